@@ -1,0 +1,1 @@
+"""Shared core of the ЦУР data platform: settings, canonical appeal schema, taxonomy, SLA rules."""

@@ -1,0 +1,63 @@
+"""Apply the versioned ClickHouse migrations in `cur/migrations/` in order; safe to re-run.
+
+Each applied file is recorded in `{db}.schema_migrations` with its checksum; a recorded file
+whose text has changed is an error, because a migration that already ran must not be edited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+from pathlib import Path
+
+from cur import settings as settings_module
+from cur.clickhouse import native_client
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("cur.migrate")
+
+
+def _statements(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def migrate(settings: settings_module.Settings) -> list[str]:
+    """Returns the names of the migrations applied by this call."""
+    client = native_client(settings)
+    db = settings.clickhouse_database
+    client.execute(f"CREATE DATABASE IF NOT EXISTS {db}")
+    client.execute(f"CREATE DATABASE IF NOT EXISTS {settings.analytics_database}")
+    client.execute(
+        f"CREATE TABLE IF NOT EXISTS {db}.schema_migrations "
+        "(name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
+        "ENGINE = MergeTree ORDER BY name"
+    )
+    applied = dict(client.execute(f"SELECT name, checksum FROM {db}.schema_migrations"))
+    done: list[str] = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        checksum = hashlib.sha256(text.encode()).hexdigest()
+        if path.name in applied:
+            if applied[path.name] != checksum:
+                raise RuntimeError(f"migration {path.name} was edited after it was applied; add a new one instead")
+            continue
+        for statement in _statements(text.replace("{db}", db)):
+            client.execute(statement)
+        client.execute(f"INSERT INTO {db}.schema_migrations (name, checksum) VALUES", [(path.name, checksum)])
+        log.info("applied %s", path.name)
+        done.append(path.name)
+    client.disconnect()
+    return done
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    applied = migrate(settings_module.load())
+    print(f"migrations applied: {len(applied)} ({', '.join(applied) or 'schema already current'})")
+
+
+if __name__ == "__main__":
+    main()

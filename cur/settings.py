@@ -1,0 +1,92 @@
+"""The only place that reads the environment.
+
+Every component receives a `Settings` object instead of reading variables itself, so pointing
+the platform at a production ClickHouse or Kafka cluster is configuration, not code.
+Defaults describe the single-machine stack that `infra/` starts on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path
+    clickhouse_host: str
+    clickhouse_port: int  # native TCP protocol (clickhouse-driver)
+    clickhouse_http_port: int  # HTTP protocol (clickhouse-connect, dbt, Superset)
+    clickhouse_user: str
+    clickhouse_password: str
+    clickhouse_database: str  # canonical and landing tables
+    analytics_database: str  # dbt models (staging, intermediate, marts)
+    kafka_bootstrap: str
+    region_tz: str
+    pseudonymization_key: str
+    postgres_port: int  # metadata database of Airflow and Superset
+    airflow_port: int
+    superset_port: int
+    raw_topics: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.region_tz)
+
+
+FEEDS: tuple[str, ...] = ("pos", "112", "safe_city", "housing")
+
+
+def load() -> Settings:
+    state_dir = Path(_env("CUR_STATE_DIR", str(REPO_ROOT / ".state"))).resolve()
+    return Settings(
+        state_dir=state_dir,
+        clickhouse_host=_env("CLICKHOUSE_HOST", "127.0.0.1"),
+        clickhouse_port=int(_env("CLICKHOUSE_PORT", "19000")),
+        clickhouse_http_port=int(_env("CLICKHOUSE_HTTP_PORT", "18123")),
+        clickhouse_user=_env("CLICKHOUSE_USER", "default"),
+        clickhouse_password=os.environ.get("CLICKHOUSE_PASSWORD", ""),
+        clickhouse_database=_env("CLICKHOUSE_DATABASE", "cur"),
+        analytics_database=_env("CUR_ANALYTICS_DATABASE", "analytics"),
+        kafka_bootstrap=_env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
+        region_tz=_env("CUR_REGION_TZ", "Europe/Moscow"),
+        pseudonymization_key=_env("CUR_PSEUDONYMIZATION_KEY", "dev-only-not-a-secret"),
+        postgres_port=int(_env("CUR_POSTGRES_PORT", "15432")),
+        airflow_port=int(_env("CUR_AIRFLOW_PORT", "18080")),
+        superset_port=int(_env("CUR_SUPERSET_PORT", "18088")),
+        raw_topics={feed: f"raw.{feed}" for feed in FEEDS},
+    )
+
+
+def shell_exports(settings: Settings) -> str:
+    """`export NAME=value` lines, so the shell scripts in infra/ share these defaults."""
+    values = {
+        "CUR_STATE_DIR": settings.state_dir,
+        "CLICKHOUSE_HOST": settings.clickhouse_host,
+        "CLICKHOUSE_PORT": settings.clickhouse_port,
+        "CLICKHOUSE_HTTP_PORT": settings.clickhouse_http_port,
+        "CLICKHOUSE_USER": settings.clickhouse_user,
+        "CLICKHOUSE_PASSWORD": settings.clickhouse_password,
+        "CLICKHOUSE_DATABASE": settings.clickhouse_database,
+        "CUR_ANALYTICS_DATABASE": settings.analytics_database,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
+        "CUR_REGION_TZ": settings.region_tz,
+        "CUR_POSTGRES_PORT": settings.postgres_port,
+        "CUR_AIRFLOW_PORT": settings.airflow_port,
+        "CUR_SUPERSET_PORT": settings.superset_port,
+    }
+    return "\n".join(f"export {name}={shlex.quote(str(value))}" for name, value in values.items())
+
+
+if __name__ == "__main__":
+    print(shell_exports(load()))

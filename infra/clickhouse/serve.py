@@ -1,0 +1,77 @@
+"""Serve ClickHouse on loopback from the embedded engine (PyPI `chdb-core`), for development and CI.
+
+Production runs `clickhouse-server`; nothing else in the project knows the difference, because
+everything connects over the native and HTTP ports with settings from the environment.
+
+How it works: clickhouse-local reads `config.xml` from its working directory (listen host and
+ports, users). `SYSTEM START LISTEN` opens real TCP and HTTP listeners that live as long as the
+query that opened them runs, so the same call continues with an endless idle query. Stopping
+the server is `KILL QUERY` on that query (infra/services/clickhouse.sh stop), after which this
+process returns and exits. Data persists under the data path across restarts.
+
+Unlike clickhouse-server, a connected user can read any local file (`file()` has no user_files
+restriction): this is why it listens on loopback only and allows only loopback clients.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import chdb._chdb as chdb_engine
+
+IDLE_QUERY_MARK = "cur_clickhouse_serve_idle"
+
+CONFIG = """<clickhouse>
+  <listen_host>127.0.0.1</listen_host>
+  <tcp_port>{tcp_port}</tcp_port>
+  <http_port>{http_port}</http_port>
+  <users_config>users.xml</users_config>
+  <logger><level>warning</level><console>1</console></logger>
+</clickhouse>
+"""
+
+USERS = """<clickhouse>
+  <profiles><default><implicit_select>0</implicit_select></default></profiles>
+  <users>
+    <{user}>
+      <password>{password}</password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+      <access_management>1</access_management>
+    </{user}>
+  </users>
+  <quotas><default/></quotas>
+</clickhouse>
+"""
+
+
+def main() -> None:
+    work_dir = Path(sys.argv[1]).resolve()
+    data_dir = work_dir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "config.xml").write_text(
+        CONFIG.format(tcp_port=os.environ["CLICKHOUSE_PORT"], http_port=os.environ["CLICKHOUSE_HTTP_PORT"])
+    )
+    (work_dir / "users.xml").write_text(
+        USERS.format(user=os.environ["CLICKHOUSE_USER"], password=os.environ.get("CLICKHOUSE_PASSWORD", ""))
+    )
+    os.chdir(work_dir)
+    sql = (
+        "SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; "
+        f"SELECT sleepEachRow(1), '{IDLE_QUERY_MARK}' FROM system.numbers FORMAT Null "
+        "SETTINGS max_block_size = 1, function_sleep_max_microseconds_per_block = 0"
+    )
+    print(f"serving ClickHouse {chdb_engine.__name__} from {data_dir}", flush=True)
+    try:
+        chdb_engine.query(sql, "TabSeparated", path=str(data_dir))
+    except Exception as exc:  # the normal way out is KILL QUERY, which cancels the idle query
+        if "QUERY_WAS_CANCELLED" not in str(exc):
+            raise
+    print("ClickHouse stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()
