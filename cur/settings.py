@@ -37,6 +37,8 @@ class Settings:
     postgres_port: int  # metadata database of Airflow and Superset
     airflow_port: int
     superset_port: int
+    streams_web_port: int  # Faust worker's web view
+    dead_letter_topic: str = "deadletter.appeals"
     raw_topics: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -64,6 +66,8 @@ def load() -> Settings:
         postgres_port=int(_env("CUR_POSTGRES_PORT", "15432")),
         airflow_port=int(_env("CUR_AIRFLOW_PORT", "18080")),
         superset_port=int(_env("CUR_SUPERSET_PORT", "18088")),
+        streams_web_port=int(_env("CUR_STREAMS_WEB_PORT", "16066")),
+        dead_letter_topic=_env("CUR_DEAD_LETTER_TOPIC", "deadletter.appeals"),
         raw_topics={feed: f"raw.{feed}" for feed in FEEDS},
     )
 
@@ -84,6 +88,7 @@ def shell_exports(settings: Settings) -> str:
         "CUR_POSTGRES_PORT": settings.postgres_port,
         "CUR_AIRFLOW_PORT": settings.airflow_port,
         "CUR_SUPERSET_PORT": settings.superset_port,
+        "CUR_STREAMS_WEB_PORT": settings.streams_web_port,
     }
     return "\n".join(f"export {name}={shlex.quote(str(value))}" for name, value in values.items())
 

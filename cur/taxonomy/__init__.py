@@ -58,6 +58,11 @@ def _feed_codes() -> dict[tuple[str, str], str]:
     return {(row["feed"], row["feed_code"]): row["subcategory_code"] for row in _read("feed_codes.csv")}
 
 
+def feed_codes(feed: str) -> list[str]:
+    """The codes of one feed that the mapping table knows, sorted."""
+    return sorted(code for (f, code) in _feed_codes() if f == feed)
+
+
 @cache
 def municipalities() -> dict[str, str]:
     """OKTMO code → Russian name."""

@@ -1,0 +1,1 @@
+"""Housing inspection (АИС ГЖИ): complaints against management companies."""

@@ -1,0 +1,1 @@
+"""Safe City (АПК «Безопасный город»): sensor and video-analytics events."""
