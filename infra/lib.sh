@@ -17,7 +17,11 @@ eval "$("$PYTHON_BOOT" -m cur.settings)"
 export RUN_DIR="$CUR_STATE_DIR/run"
 export LOG_DIR="$CUR_STATE_DIR/logs"
 export DATA_DIR="$CUR_STATE_DIR/data"
-export VENVS_DIR="$CUR_STATE_DIR/venvs"
+# Installed software (virtual environments, Kafka jars) is shared by every state directory,
+# so a test stack with its own state does not install everything again.
+export CUR_INSTALL_DIR="${CUR_INSTALL_DIR:-$REPO_ROOT/.state/install}"
+export VENVS_DIR="$CUR_INSTALL_DIR/venvs"
+export KAFKA_LIBS="$CUR_INSTALL_DIR/kafka/libs"
 export PIPELINE_PY="$VENVS_DIR/pipeline/bin/python"
 export BI_PY="$VENVS_DIR/bi/bin/python"
 export ENGINE_PY="$VENVS_DIR/engine/bin/python"
@@ -102,3 +106,6 @@ cur_status() {
     echo "$name: down"
   fi
 }
+
+# Start order; `down` stops in reverse.
+CUR_SERVICES=(postgres clickhouse kafka streams airflow superset)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install what is missing, and nothing else: system packages (Java, Maven, PostgreSQL), the
+# Python environments from the committed lock files, and the Kafka jars from Maven Central.
+# Re-running it when everything is present takes seconds and changes nothing.
+source "$(dirname "$0")/lib.sh"
+
+started=$SECONDS
+step() { cur_log "install: $*"; }
+
+# --- system packages ----------------------------------------------------------------------
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+command -v curl >/dev/null || missing+=(curl)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
+if ((${#missing[@]})); then
+  [[ $EUID -eq 0 ]] || cur_die "missing system packages: ${missing[*]} (install them, or run as root)"
+  step "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v "$PYTHON_BOOT" >/dev/null || cur_die "$PYTHON_BOOT not found (Python 3.11 is required)"
+
+# --- Python environments from lock files -------------------------------------------------
+TOOLS="$CUR_INSTALL_DIR/tools"
+UV="$TOOLS/bin/uv"
+if [[ ! -x "$UV" ]] || ! cmp -s "$REPO_ROOT/requirements/tools.txt" "$TOOLS/.installed"; then
+  step "bootstrapping uv"
+  "$PYTHON_BOOT" -m venv "$TOOLS"
+  "$TOOLS/bin/pip" install -q --disable-pip-version-check -r "$REPO_ROOT/requirements/tools.txt"
+  cp "$REPO_ROOT/requirements/tools.txt" "$TOOLS/.installed"
+fi
+export UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+for env in engine pipeline bi; do
+  lock="$REPO_ROOT/requirements/$env.lock"
+  venv="$VENVS_DIR/$env"
+  if [[ -x "$venv/bin/python" ]] && cmp -s "$lock" "$venv/.installed.lock"; then continue; fi
+  step "environment '$env' from requirements/$env.lock"
+  [[ -x "$venv/bin/python" ]] || "$UV" venv -q --python "$(command -v "$PYTHON_BOOT")" "$venv"
+  "$UV" pip sync -q --python "$venv/bin/python" "$lock"
+  cp "$lock" "$venv/.installed.lock"
+done
+
+# --- Kafka jars ----------------------------------------------------------------------------
+pom="$REPO_ROOT/infra/kafka/pom.xml"
+if ! compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || ! cmp -s "$pom" "$KAFKA_LIBS/.installed.pom"; then
+  step "Kafka jars from Maven Central (infra/kafka/pom.xml)"
+  rm -rf "$KAFKA_LIBS"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime
+  cp "$pom" "$KAFKA_LIBS/.installed.pom"
+fi
+
+cur_log "install: everything present ($((SECONDS - started))s)"

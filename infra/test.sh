@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite on real services. The tests run against a stack of their own: a separate
+# state directory and port range, so a running demo stack is neither used nor disturbed. The
+# services this script starts are stopped again at the end, whatever the outcome.
+#   infra/test.sh [pytest arguments...]
+set -euo pipefail
+REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+
+export CUR_STATE_DIR="${CUR_TEST_STATE_DIR:-$REPO_ROOT/.state/test}"
+export CLICKHOUSE_PORT=29000 CLICKHOUSE_HTTP_PORT=28123
+export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 CUR_KAFKA_CONTROLLER_PORT=29093
+export CUR_POSTGRES_PORT=25432 CUR_AIRFLOW_PORT=28080 CUR_SUPERSET_PORT=28088 CUR_STREAMS_WEB_PORT=26066
+source "$REPO_ROOT/infra/lib.sh"
+
+bash "$REPO_ROOT/infra/install.sh"
+
+started=()
+cleanup() {
+  local rc=$?
+  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+    bash "$REPO_ROOT/infra/services/${started[i]}.sh" stop || true
+  done
+  exit "$rc"
+}
+trap cleanup EXIT INT TERM
+
+# The Faust worker is started by the end-to-end test itself, which needs to control it.
+for service in postgres clickhouse kafka airflow superset; do
+  cur_is_running "$service" || started+=("$service")
+  bash "$REPO_ROOT/infra/up.sh" "$service"
+done
+
+cd "$REPO_ROOT"
+"$VENVS_DIR/pipeline/bin/ruff" check .
+"$VENVS_DIR/pipeline/bin/python" -m pytest "$@"
