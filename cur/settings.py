@@ -38,6 +38,7 @@ class Settings:
     airflow_port: int
     superset_port: int
     streams_web_port: int  # Faust worker's web view
+    streams_app_id: str  # Faust application id = Kafka consumer group
     dead_letter_topic: str = "deadletter.appeals"
     raw_topics: dict[str, str] = field(default_factory=dict)
 
@@ -67,6 +68,7 @@ def load() -> Settings:
         airflow_port=int(_env("CUR_AIRFLOW_PORT", "18080")),
         superset_port=int(_env("CUR_SUPERSET_PORT", "18088")),
         streams_web_port=int(_env("CUR_STREAMS_WEB_PORT", "16066")),
+        streams_app_id=_env("CUR_STREAMS_APP_ID", "cur-streams"),
         dead_letter_topic=_env("CUR_DEAD_LETTER_TOPIC", "deadletter.appeals"),
         raw_topics={feed: f"raw.{feed}" for feed in FEEDS},
     )

@@ -27,7 +27,7 @@ log = logging.getLogger("streams")
 settings = settings_module.load()
 
 app = faust.App(
-    "cur-streams",
+    settings.streams_app_id,
     broker=";".join(f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")),
     key_serializer="raw",
     value_serializer="raw",

@@ -1,0 +1,72 @@
+"""End-to-end fixtures: the real services of the test stack started by infra/test.sh.
+
+Run outside infra/test.sh, these tests are skipped when the services are not reachable; inside
+it (CUR_E2E_REQUIRED=1) an unreachable service is a failure, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from clickhouse_driver import Client
+
+from cur import settings as settings_module
+from cur.clickhouse import native_client
+from cur.settings import REPO_ROOT, Settings
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    s = settings_module.load()
+    kafka_host, kafka_port = s.kafka_bootstrap.split(",")[0].rsplit(":", 1)
+    down = [
+        name
+        for name, host, port in [
+            ("ClickHouse", s.clickhouse_host, s.clickhouse_port),
+            ("Kafka", kafka_host, int(kafka_port)),
+        ]
+        if not _reachable(host, port)
+    ]
+    if down:
+        message = f"services not reachable: {', '.join(down)} (run the suite with `make test`)"
+        if os.environ.get("CUR_E2E_REQUIRED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return s
+
+
+@pytest.fixture(scope="session")
+def clickhouse(settings: Settings) -> Iterator[Client]:
+    client = native_client(settings, database=settings.clickhouse_database)
+    yield client
+    client.disconnect()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def run_infra(*args: str, env: dict[str, str] | None = None) -> None:
+    """Run an infra script; on failure, show its output (it includes the service's log tail)."""
+    result = subprocess.run(
+        ["bash", *args], cwd=REPO_ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
