@@ -1,0 +1,82 @@
+"""Run the platform on demo data: publish a few days of every feed, let the stream workers land
+them, run the daily DAG for each day, and print what a user would look at first.
+
+Called by `make demo` after every service is up (infra/demo.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import date, datetime, timedelta
+
+from cur import settings as settings_module
+from cur.clickhouse import native_client
+from infra.airflow_runs import run_dag_for_day
+from streams.generator import generate_day, publish
+
+
+def wait_until_landed(settings: settings_module.Settings, day: date, expected: int, timeout_s: float = 300) -> None:
+    client = native_client(settings, database=settings.clickhouse_database)
+    query = (
+        f"SELECT count() FROM {settings.clickhouse_database}.appeals FINAL"
+        f" WHERE toDate(created_at, '{settings.region_tz}') = %(day)s"
+    )
+    deadline = time.monotonic() + timeout_s
+    landed = 0
+    while time.monotonic() < deadline:
+        landed = client.execute(query, {"day": day})[0][0]
+        print(f"\r  {day}: {landed}/{expected} appeals landed in ClickHouse", end="", flush=True)
+        if landed >= expected:
+            print()
+            return
+        time.sleep(1)
+    raise SystemExit(f"\nonly {landed} of {expected} appeals of {day} landed in {timeout_s:.0f}s: see logs/streams.log")
+
+
+def summary(settings: settings_module.Settings) -> None:
+    client = native_client(settings)
+    mart = f"{settings.analytics_database}.appeals_sla_daily"
+    print("\nKPI mart (read back from ClickHouse):")
+    for day, total, on_time, overdue, pct in client.execute(
+        f"SELECT created_date, sum(appeals_total), sum(answered_on_time), sum(overdue_total),"
+        f" round(100 * sum(answered_on_time) / sum(appeals_total), 1) FROM {mart} FINAL"
+        f" GROUP BY created_date ORDER BY created_date"
+    ):
+        print(f"  {day}: {total} appeals, {on_time} answered on time, {overdue} overdue, SLA compliance {pct}%")
+    print("Top sectors:")
+    for name, total in client.execute(
+        f"SELECT sector_name_ru, sum(appeals_total) AS n FROM {mart} FINAL GROUP BY sector_name_ru"
+        f" ORDER BY n DESC LIMIT 5"
+    ):
+        print(f"  {name}: {total}")
+    rejected = client.execute(f"SELECT count() FROM {settings.clickhouse_database}.rejected_events")[0][0]
+    print(f"Rejected raw records kept for operators: {rejected} ({settings.clickhouse_database}.rejected_events)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=3, help="region-local days to generate, ending yesterday")
+    parser.add_argument("--appeals-per-day", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    settings = settings_module.load()
+    today = datetime.now(settings.tz).date()
+    days = [today - timedelta(days=n) for n in range(args.days, 0, -1)]
+    for day in days:
+        generated = generate_day(day, args.appeals_per_day, args.seed, settings.tz)
+        asyncio.run(publish(generated.events, settings))
+        expected = sum(counts["appeal"] for counts in generated.truth().values())
+        print(f"published {len(generated.events)} raw events of {day} ({expected} distinct appeals)")
+        wait_until_landed(settings, day, expected)
+    for day in days:
+        started = time.monotonic()
+        print(f"running DAG appeals_daily for {day} ...", flush=True)
+        run_dag_for_day(day)
+        print(f"  done in {time.monotonic() - started:.0f}s")
+    summary(settings)
+
+
+if __name__ == "__main__":
+    main()
