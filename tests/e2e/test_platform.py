@@ -214,17 +214,17 @@ def test_quality_checkpoint_passes_on_good_data_and_fails_on_a_planted_bad_row(
     from expectations.run_checkpoint import run as run_checkpoint
 
     start, end = datetime.fromisoformat(k.INTERVAL_START), datetime.fromisoformat(k.INTERVAL_END)
-    assert run_checkpoint(dag_run, start, end)
+    assert run_checkpoint(dag_run, start, end).success
     db = dag_run.clickhouse_database
     clickhouse.execute(
         f"INSERT INTO {db}.appeals_dedup SELECT * REPLACE ('planted-bad' AS source_id, 'no_such_sector' AS sector)"
         f" FROM {db}.appeals_dedup WHERE source_id = '5001'"
     )
     try:
-        assert not run_checkpoint(dag_run, start, end)
+        assert not run_checkpoint(dag_run, start, end).success
     finally:
         clickhouse.execute(f"DELETE FROM {db}.appeals_dedup WHERE source_id = 'planted-bad'")
-    assert run_checkpoint(dag_run, start, end)
+    assert run_checkpoint(dag_run, start, end).success
 
 
 def test_superset_dashboard_and_chart_data(dag_run: Settings) -> None:

@@ -1,0 +1,44 @@
+"""The committed GX file context, opened with results and Data Docs redirected to the state dir.
+
+`great_expectations.yml` points the validation results store and the Data Docs site at
+`${CUR_GX_STATE_DIR}`; GX substitutes it from the runtime environment given here (from settings),
+so generated output never lands in the repository and nothing but settings reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cur.settings import Settings
+
+if TYPE_CHECKING:
+    from great_expectations.data_context import FileDataContext
+
+PROJECT_ROOT = Path(__file__).resolve().parent  # GX keeps its files in PROJECT_ROOT / "gx"
+CONTEXT_DIR = PROJECT_ROOT / "gx"
+
+STATE_DIR_VARIABLE = "CUR_GX_STATE_DIR"
+DATASOURCE = "cur_clickhouse"  # pandas datasource fed with one interval's rows by clickhouse-connect
+ASSET = "appeals_dedup"
+BATCH_DEFINITION = "interval"
+SUITE = "appeals_dedup"
+VALIDATION_DEFINITION = "appeals_dedup_interval"
+CHECKPOINT = "appeals_dedup"
+DEFAULT_TABLE = "cur.appeals_dedup"
+
+
+def gx_state_dir(settings: Settings) -> Path:
+    return settings.state_dir / "gx"
+
+
+def open_context(settings: Settings) -> FileDataContext:
+    """The file context in `expectations/gx/` (created by GX on first use)."""
+    import great_expectations as gx  # heavy import, kept out of module import time
+
+    context = gx.get_context(
+        mode="file",
+        project_root_dir=PROJECT_ROOT,
+        runtime_environment={STATE_DIR_VARIABLE: str(gx_state_dir(settings))},
+    )
+    return context  # type: ignore[return-value]
