@@ -41,13 +41,13 @@ def summary(settings: settings_module.Settings) -> None:
     print("\nKPI mart (read back from ClickHouse):")
     for day, total, on_time, overdue, pct in client.execute(
         f"SELECT created_date, sum(appeals_total), sum(answered_on_time), sum(overdue_total),"
-        f" round(100 * sum(answered_on_time) / sum(appeals_total), 1) FROM {mart} FINAL"
+        f" round(100 * sum(answered_on_time) / sum(appeals_total), 1) FROM {mart}"
         f" GROUP BY created_date ORDER BY created_date"
     ):
         print(f"  {day}: {total} appeals, {on_time} answered on time, {overdue} overdue, SLA compliance {pct}%")
     print("Top sectors:")
     for name, total in client.execute(
-        f"SELECT sector_name_ru, sum(appeals_total) AS n FROM {mart} FINAL GROUP BY sector_name_ru"
+        f"SELECT sector_name_ru, sum(appeals_total) AS n FROM {mart} GROUP BY sector_name_ru"
         f" ORDER BY n DESC LIMIT 5"
     ):
         print(f"  {name}: {total}")

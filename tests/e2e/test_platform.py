@@ -176,7 +176,7 @@ def test_rejected_records_kept_with_reason(landed: Settings, clickhouse: Client)
 
 @pytest.fixture(scope="module")
 def dag_run(landed: Settings) -> Settings:
-    from tests.e2e.airflow_helpers import run_dag_for_day
+    from infra.airflow_runs import run_dag_for_day
 
     run_dag_for_day(k.DAY)
     return landed
@@ -185,7 +185,7 @@ def dag_run(landed: Settings) -> Settings:
 def mart_rows(settings: Settings, clickhouse: Client) -> dict:
     rows = clickhouse.execute(
         f"SELECT sector, municipality_code, appeals_total, answered_total, answered_on_time, overdue_total,"
-        f" sla_compliance_pct FROM {settings.analytics_database}.appeals_sla_daily FINAL"
+        f" sla_compliance_pct FROM {settings.analytics_database}.appeals_sla_daily"
         f" WHERE created_date = %(day)s",
         {"day": k.DAY},
     )
