@@ -47,8 +47,7 @@ def summary(settings: settings_module.Settings) -> None:
         print(f"  {day}: {total} appeals, {on_time} answered on time, {overdue} overdue, SLA compliance {pct}%")
     print("Top sectors:")
     for name, total in client.execute(
-        f"SELECT sector_name_ru, sum(appeals_total) AS n FROM {mart} GROUP BY sector_name_ru"
-        f" ORDER BY n DESC LIMIT 5"
+        f"SELECT sector_name_ru, sum(appeals_total) AS n FROM {mart} GROUP BY sector_name_ru ORDER BY n DESC LIMIT 5"
     ):
         print(f"  {name}: {total}")
     rejected = client.execute(f"SELECT count() FROM {settings.clickhouse_database}.rejected_events")[0][0]

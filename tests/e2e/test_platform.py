@@ -217,8 +217,9 @@ def test_quality_checkpoint_passes_on_good_data_and_fails_on_a_planted_bad_row(
     assert run_checkpoint(dag_run, start, end).success
     db = dag_run.clickhouse_database
     clickhouse.execute(
+        # The filter sits in a subquery: in the outer query, WHERE would see REPLACE's aliases.
         f"INSERT INTO {db}.appeals_dedup SELECT * REPLACE ('planted-bad' AS source_id, 'no_such_sector' AS sector)"
-        f" FROM {db}.appeals_dedup WHERE source_id = '5001'"
+        f" FROM (SELECT * FROM {db}.appeals_dedup WHERE source_id = '5001')"
     )
     try:
         assert not run_checkpoint(dag_run, start, end).success

@@ -9,7 +9,7 @@ import pytest
 
 from cur import settings as cur_settings
 from expectations import context as names
-from expectations.run_checkpoint import CheckResult, Failure, _utc, fetch_interval, main, run
+from expectations.run_checkpoint import CheckResult, Failure, _utc, fetch_interval, main
 from expectations.suite import build_suite
 
 
@@ -71,12 +71,3 @@ def test_summary_names_each_failed_expectation() -> None:
 def test_cli_exits_2_when_it_cannot_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--start", "2026-11-19T21:00:00+00:00", "--end", "2026-11-19T21:00:00+00:00"]) == 2
     assert "COULD NOT RUN" in capsys.readouterr().err
-
-
-@pytest.mark.e2e
-def test_an_interval_without_appeals_fails_only_on_row_count() -> None:
-    start = datetime(1999, 1, 1, 21, tzinfo=UTC)
-    result = run(cur_settings.load(), start, start + timedelta(days=1))
-    assert not result.success
-    assert result.row_count == 0
-    assert [f.expectation for f in result.failures] == ["expect_table_row_count_to_be_between"]
