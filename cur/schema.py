@@ -1,6 +1,13 @@
-"""The canonical appeal: the one shape every feed is normalized to and every later layer reads.
+"""The canonical records every feed is normalized to and every later layer reads.
 
-Column order here is the insert order of `{db}.appeals` (see `cur/migrations/`).
+- `Appeal`: what was asked, where, by whom (pseudonymized) and by when it is due; one row per
+  (source, source_id) in `{db}.appeals`, the latest `version` winning.
+- `StatusEvent`: one step of an appeal's lifecycle (moderation, assignment, answer, rating, return
+  for rework, confirmation) in `{db}.appeal_status_events`. The current state of an appeal is
+  derived from its events by the view `{db}.appeal_state`, never stored by hand, so late and
+  out-of-order events land where they belong.
+
+Inserts name their columns (`COLUMNS`, `STATUS_EVENT_COLUMNS`); see `cur/migrations/` for the DDL.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ STATUSES: tuple[str, ...] = (
     "resolved",
     "rejected",
 )
+# Lifecycle order: it breaks ties between events of one appeal at the same instant.
+STATUS_RANK: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)}
 
 # Fixed namespace: the same (source, source_id) gets the same appeal_id on every machine.
 APPEAL_NAMESPACE = uuid.UUID("6f1d3a52-6c1e-4a8e-9a0b-2f4c1d7e9b10")
@@ -50,13 +59,15 @@ class Appeal:
     text: str
     priority: Priority
     status: str
-    sla_deadline_at: datetime
+    sla_deadline_at: datetime  # first answer due
     first_response_at: datetime | None
     ingested_at: datetime
     kafka_topic: str
     kafka_partition: int
     kafka_offset: int
     version: int
+    resolve_by: datetime | None = None  # fix deadline of a fast track, or the 59-FZ answer deadline
+    applicant_pseudonym: str = ""  # keyed hash of the applicant (cur.pseudonymize); "" when anonymous
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -65,7 +76,7 @@ class Appeal:
             raise InvalidAppeal("empty source id")
         if self.status not in STATUSES:
             raise InvalidAppeal(f"unknown status {self.status!r}")
-        for name in ("created_at", "sla_deadline_at", "ingested_at", "first_response_at"):
+        for name in ("created_at", "sla_deadline_at", "ingested_at", "first_response_at", "resolve_by"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise InvalidAppeal(f"{name} has no time zone")
@@ -87,3 +98,60 @@ class Appeal:
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Appeal))
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """One lifecycle step of an appeal, as the source system reported it."""
+
+    appeal_id: uuid.UUID
+    source: str
+    source_id: str
+    status: str
+    event_at: datetime
+    is_response: bool  # counts as the first answer to the applicant (POS answer, 112 dispatch, ...)
+    rating: int | None  # the applicant's rating of the answer, 1..5
+    detail: str  # executor, comment or reason, as the source gave it (no personal data)
+    ingested_at: datetime
+    kafka_topic: str
+    kafka_partition: int
+    kafka_offset: int
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise InvalidAppeal(f"unknown source {self.source!r}")
+        if not self.source_id:
+            raise InvalidAppeal("empty source id")
+        if self.status not in STATUSES:
+            raise InvalidAppeal(f"unknown status {self.status!r}")
+        for name in ("event_at", "ingested_at"):
+            if getattr(self, name).tzinfo is None:
+                raise InvalidAppeal(f"{name} has no time zone")
+        if self.rating is not None and not 1 <= self.rating <= 5:
+            raise InvalidAppeal(f"rating {self.rating} is outside 1..5")
+
+    def as_row(self) -> tuple:
+        return tuple(value.astimezone(UTC) if isinstance(value, datetime) else value for value in astuple(self))
+
+
+STATUS_EVENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(StatusEvent))
+
+Canonical = Appeal | StatusEvent
+
+
+def event_of(appeal: Appeal, status: str, at: datetime, *, is_response: bool = False, detail: str = "") -> StatusEvent:
+    """A status event of `appeal`, carried by the same Kafka record (for feeds that send snapshots)."""
+    return StatusEvent(
+        appeal_id=appeal.appeal_id,
+        source=appeal.source,
+        source_id=appeal.source_id,
+        status=status,
+        event_at=at,
+        is_response=is_response,
+        rating=None,
+        detail=detail,
+        ingested_at=appeal.ingested_at,
+        kafka_topic=appeal.kafka_topic,
+        kafka_partition=appeal.kafka_partition,
+        kafka_offset=appeal.kafka_offset,
+    )

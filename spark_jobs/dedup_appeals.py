@@ -6,6 +6,10 @@ keeps one row per (source, source_id) — highest `version`, then highest Kafka 
 appeals created in [start, end) and replaces that interval in `cur.appeals_dedup`, so running it
 twice gives the same table.
 
+The status and first answer of each appeal are its current state, derived from its status events
+by the ClickHouse view `appeal_state` (joined at export), not the values of the record that
+created it.
+
 Data moves as Parquet over ClickHouse's HTTP interface (no JDBC driver to download): ClickHouse
 exports the interval to a file, Spark reads it and writes the result as Parquet, and ClickHouse
 inserts that file, casting every column back to the table's type by name. Types Spark's Parquet
@@ -99,8 +103,15 @@ def http_client(settings: Settings) -> Client:
     )
 
 
+# Columns whose exported value is the appeal's current state (alias `s` = the view `appeal_state`).
+CURRENT_STATE = {
+    "status": "if(s.events > 0, s.current_status, a.status)",
+    "first_response_at": "if(s.events > 0, s.first_response_at, a.first_response_at)",
+}
+
+
 def export_columns(client: Client, table: str) -> tuple[list[str], list[str]]:
-    """The table's column names and the SELECT expressions that export them to Parquet.
+    """The table's column names and the SELECT expressions (over `a` = the table) that export them.
 
     UUID and Enum become strings (Spark has no such types); everything else keeps its Parquet
     type: DateTime64 a UTC timestamp, Nullable an optional field, LowCardinality a string.
@@ -110,8 +121,10 @@ def export_columns(client: Client, table: str) -> tuple[list[str], list[str]]:
     for row in client.query(f"DESCRIBE TABLE {table}").result_rows:
         name, type_ = row[0], row[1]
         bare = type_.removeprefix("Nullable(").removeprefix("LowCardinality(")
-        quoted = f"`{name}`"
-        expressions.append(f"toString({quoted}) AS {quoted}" if bare.startswith(("UUID", "Enum")) else quoted)
+        value = CURRENT_STATE.get(name, f"a.`{name}`")
+        expressions.append(
+            f"toString({value}) AS `{name}`" if bare.startswith(("UUID", "Enum")) else f"{value} AS `{name}`"
+        )
         names.append(name)
     return names, expressions
 
@@ -145,7 +158,9 @@ def run(settings: Settings, start: datetime, end: datetime) -> DedupCounts:
             exported = work_dir / "appeals.parquet"
             exported.write_bytes(
                 client.raw_query(
-                    f"SELECT {', '.join(select_list)} FROM {source} WHERE {INTERVAL_FILTER}",
+                    f"SELECT {', '.join(select_list)} FROM {source} AS a"
+                    f" LEFT JOIN {db}.appeal_state AS s ON a.source = s.source AND a.source_id = s.source_id"
+                    f" WHERE {INTERVAL_FILTER.replace('created_at', 'a.created_at')}",
                     parameters=params,
                     fmt="Parquet",
                 )

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cur.schema import Appeal
+from cur.schema import Appeal, Canonical, StatusEvent, event_of
+from cur.taxonomy import UnmappedCode
 
 
 @dataclass(frozen=True)
@@ -36,20 +37,39 @@ class Rejected:
     meta: KafkaMeta
     raw_payload: bytes
     reason: str
+    unmapped_code: bool = False  # the feed sent a code the taxonomy mapping does not know
 
     def as_row(self, rejected_at: datetime) -> tuple:
+        # The payload is stored byte for byte (a Windows-1251 record stays replayable as sent).
         return (
             self.feed,
             self.meta.topic,
             self.meta.partition,
             self.meta.offset,
-            self.raw_payload.decode("utf-8", errors="replace"),
+            self.raw_payload,
             self.reason,
             rejected_at,
         )
 
 
-Normalizer = Callable[[dict[str, Any], Context], Appeal]
+# A normalizer turns one raw record into the canonical records it carries: an appeal with its
+# status events, or status events alone (a status change of an appeal sent earlier).
+Normalizer = Callable[[dict[str, Any], Context], list[Canonical]]
+
+
+def snapshot_events(appeal: Appeal, *, response_status: str = "answered") -> list[StatusEvent]:
+    """Status events implied by a feed that sends the whole appeal as it is now (a snapshot).
+
+    Received at creation; the first response at its time; the current status, when it is a later
+    step, at the latest moment the snapshot describes (its version).
+    """
+    events = [event_of(appeal, "received", appeal.created_at)]
+    if appeal.first_response_at is not None:
+        events.append(event_of(appeal, response_status, appeal.first_response_at, is_response=True))
+    if appeal.status not in {"received", response_status}:
+        as_of = datetime.fromtimestamp(appeal.version / 1000, tz=appeal.created_at.tzinfo)
+        events.append(event_of(appeal, appeal.status, as_of))
+    return events
 
 
 def decode_json(payload: bytes) -> dict[str, Any]:
@@ -64,13 +84,20 @@ def decode_json(payload: bytes) -> dict[str, Any]:
     return value
 
 
-def normalize_record(feed: str, normalizer: Normalizer, payload: bytes | None, ctx: Context) -> Appeal | Rejected:
+def normalize_record(
+    feed: str, normalizer: Normalizer, payload: bytes | None, ctx: Context
+) -> list[Canonical] | Rejected:
     """Never raises: anything a normalizer cannot handle becomes a `Rejected` with the reason."""
     meta = ctx.meta
     if not payload:
         return Rejected(feed, meta, b"", "empty message")
     try:
-        return normalizer(decode_json(payload), ctx)
+        records = normalizer(decode_json(payload), ctx)
+        if not records:
+            raise ValueError("the record carries no appeal and no status change")
+        return records
+    except UnmappedCode as exc:
+        return Rejected(feed, meta, payload, str(exc), unmapped_code=True)
     except json.JSONDecodeError as exc:
         reason = f"malformed JSON: {exc}"
     except KeyError as exc:

@@ -1,53 +1,113 @@
-"""Batched writes of canonical appeals and rejected records to ClickHouse.
+"""Batched, idempotent writes of canonical records and rejected records to ClickHouse.
 
-Each agent owns one `ClickHouseSink` (clickhouse-driver clients are not shared between
-threads). A failed insert is retried with backoff until it succeeds: the agent does not move on
-(and its offsets are not committed) while ClickHouse is unavailable, so nothing is lost.
+Each agent owns one `ClickHouseSink` (clickhouse-driver clients are not shared between threads)
+and calls `write` once per batch, before the batch's offsets are acknowledged.
+
+Why a batch can never land twice:
+- every insert carries `insert_deduplication_token` built from the batch's topic, partition and
+  offset ranges, and the tables keep a deduplication window (migration 0004): when an insert
+  times out after it landed and the retry sends it again, ClickHouse drops the second copy;
+- after a crash between insert and offset commit, the records come back in a batch that may be cut
+  differently; those rows then collapse by key in the ReplacingMergeTree tables (an appeal by
+  source and source id, a status event by appeal, time and status, a rejected record by offset),
+  so readers that use FINAL — Spark, dbt, GX, the tests — never see them twice.
+
+ClickHouse unavailable: the insert is retried with exponential backoff (capped) until it
+succeeds. The agent does not move on meanwhile, so its offsets are not committed and nothing is
+lost; the worker catches up from Kafka once ClickHouse is back.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from clickhouse_driver.errors import Error as ClickHouseError
 
 from cur.clickhouse import native_client
-from cur.schema import COLUMNS, Appeal
+from cur.schema import COLUMNS, STATUS_EVENT_COLUMNS, Appeal, StatusEvent
 from cur.settings import Settings
 from streams.records import Rejected
 
 log = logging.getLogger("streams.sink")
 
 REJECTED_COLUMNS = ("feed", "kafka_topic", "kafka_partition", "kafka_offset", "raw_payload", "reason", "rejected_at")
-MAX_BACKOFF_S = 30.0
+BATCH_COLUMNS = (
+    "stored_at",
+    "worker",
+    "feed",
+    "events_in",
+    "appeals_out",
+    "status_events_out",
+    "rejected",
+    "unmapped_codes",
+    "batch_ms",
+    "max_latency_ms",
+)
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 15.0
+
+
+@dataclass
+class Batch:
+    """What one agent took from one raw topic in one go, normalized."""
+
+    feed: str
+    offsets: dict[tuple[str, int], tuple[int, int]]  # (topic, partition) -> (first, last) offset
+    appeals: list[Appeal] = field(default_factory=list)
+    status_events: list[StatusEvent] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def token(self, table: str) -> str:
+        """The same records taken again in the same cut give the same token, per target table."""
+        ranges = ",".join(f"{t}:{p}:{first}-{last}" for (t, p), (first, last) in sorted(self.offsets.items()))
+        return f"{table}|{ranges}"
 
 
 class ClickHouseSink:
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
         self._client = native_client(settings, database=settings.clickhouse_database)
         db = settings.clickhouse_database
-        self._insert_appeals = f"INSERT INTO {db}.appeals ({', '.join(COLUMNS)}) VALUES"
-        self._insert_rejected = f"INSERT INTO {db}.rejected_events ({', '.join(REJECTED_COLUMNS)}) VALUES"
+        self._tables = {
+            "appeals": f"INSERT INTO {db}.appeals ({', '.join(COLUMNS)}) VALUES",
+            "appeal_status_events": f"INSERT INTO {db}.appeal_status_events ({', '.join(STATUS_EVENT_COLUMNS)}) VALUES",
+            "rejected_events": f"INSERT INTO {db}.rejected_events ({', '.join(REJECTED_COLUMNS)}) VALUES",
+            "stream_batches": f"INSERT INTO {db}.stream_batches ({', '.join(BATCH_COLUMNS)}) VALUES",
+        }
+        self.retries = 0  # inserts that had to be retried, for the worker's metrics page
 
-    def write(self, appeals: list[Appeal], rejected: list[Rejected]) -> None:
-        """Blocking; agents call it in a worker thread."""
-        if appeals:
-            self._with_retry(self._insert_appeals, [a.as_row() for a in appeals])
-        if rejected:
-            now = datetime.now(UTC)
-            self._with_retry(self._insert_rejected, [r.as_row(now) for r in rejected])
+    def write(self, batch: Batch) -> None:
+        """Blocking; agents call it in a worker thread. Returns only once every row is stored."""
+        now = datetime.now(UTC)
+        parts: list[tuple[str, Sequence[tuple]]] = [
+            ("appeals", [a.as_row() for a in batch.appeals]),
+            ("appeal_status_events", [e.as_row() for e in batch.status_events]),
+            ("rejected_events", [r.as_row(now) for r in batch.rejected]),
+        ]
+        for table, rows in parts:
+            if rows:
+                self._insert(table, rows, batch.token(table))
 
-    def _with_retry(self, statement: str, rows: list[tuple]) -> None:
-        backoff = 0.5
+    def record_batch(self, row: tuple) -> None:
+        """One row of `stream_batches`. Metrics are best effort: a failure is logged, never retried."""
+        try:
+            self._client.execute(self._tables["stream_batches"], [row])
+        except (ClickHouseError, OSError, EOFError) as exc:
+            log.warning("could not record batch metrics: %s", exc)
+            self._client.disconnect()
+
+    def _insert(self, table: str, rows: Sequence[tuple], token: str) -> None:
+        backoff = FIRST_BACKOFF_S
         while True:
             try:
-                self._client.execute(statement, rows)
+                self._client.execute(self._tables[table], rows, settings={"insert_deduplication_token": token})
                 return
             except (ClickHouseError, OSError, EOFError) as exc:
-                log.warning("ClickHouse insert of %d rows failed (%s); retrying in %.1fs", len(rows), exc, backoff)
+                self.retries += 1
+                log.warning("insert of %d rows into %s failed (%s); retrying in %.1fs", len(rows), table, exc, backoff)
                 self._client.disconnect()
                 time.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import requests
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from clickhouse_driver import Client
@@ -79,7 +80,7 @@ def landed(settings: Settings, clickhouse: Client) -> Settings:
     """Fresh tables and topics, a worker with a new consumer group, and the known events landed."""
     migrate(settings)
     db = settings.clickhouse_database
-    for table in ("appeals", "appeals_dedup", "rejected_events"):
+    for table in ("appeals", "appeals_dedup", "rejected_events", "appeal_status_events", "stream_batches"):
         clickhouse.execute(f"TRUNCATE TABLE {db}.{table}")
     asyncio.run(_reset_topics(settings))
     app_id = f"cur-streams-e2e-{int(time.time())}"
@@ -160,6 +161,36 @@ def test_field_values_of_known_appeals(landed: Settings, clickhouse: Client) -> 
     ]
     housing = clickhouse.execute(f"SELECT created_at FROM {db}.appeals FINAL WHERE source_id = 'ГЖИ-2'")
     assert housing == [(datetime(2026, 11, 19, 20, 59, tzinfo=utc),)]
+
+
+def test_status_history_and_current_state(landed: Settings, clickhouse: Client) -> None:
+    db = landed.clickhouse_database
+    counts = dict(
+        clickhouse.execute(f"SELECT toString(source), count() FROM {db}.appeal_status_events FINAL GROUP BY source")
+    )
+    assert counts == k.EXPECTED_STATUS_EVENTS
+    state = {
+        (source, source_id): status
+        for source, source_id, status in clickhouse.execute(
+            f"SELECT toString(source), source_id, current_status FROM {db}.appeal_state"
+        )
+    }
+    assert {key: state[key] for key in k.EXPECTED_STATE} == k.EXPECTED_STATE
+    first = clickhouse.execute(f"SELECT first_response_at FROM {db}.appeal_state WHERE source_id = '112-A-1'")
+    assert first == [(datetime(2026, 11, 20, 5, 15, tzinfo=UTC),)]
+
+
+def test_stream_metrics_count_every_record(landed: Settings, clickhouse: Client) -> None:
+    events_in, rejected, unmapped = clickhouse.execute(
+        f"SELECT sum(events_in), sum(rejected), sum(unmapped_codes) FROM {landed.clickhouse_database}.stream_batches"
+    )[0]
+    assert events_in == len(k.EVENTS) + len(k.REPLAYS)
+    assert (rejected, unmapped) == (len(k.EXPECTED_REJECTED), 1)  # the POS category 9999
+    # The worker's own page shows the same per feed (its web view; the worker is still running).
+    page = requests.get(f"http://127.0.0.1:{landed.streams_web_port}/metrics/", timeout=10).json()
+    pos = page["feeds"]["pos"]
+    assert (pos["events_in"], pos["appeals_out"], pos["rejected"], pos["unmapped_codes"]) == (5, 4, 1, 1)
+    assert sum(feed["events_in"] for feed in page["feeds"].values()) == len(k.EVENTS) + len(k.REPLAYS)
 
 
 def test_rejected_records_kept_with_reason(landed: Settings, clickhouse: Client) -> None:

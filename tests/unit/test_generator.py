@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from cur.schema import Appeal
 from streams.feeds import NORMALIZERS
 from streams.generator import generate_day
-from streams.records import Context, KafkaMeta, normalize_record
+from streams.records import Context, KafkaMeta, Rejected, normalize_record
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -33,7 +33,8 @@ def test_truth_matches_normalization() -> None:
     outcome: Counter[tuple[str, str]] = Counter()
     for offset, event in enumerate(generated.events):
         ctx = Context(KafkaMeta(f"raw.{event.feed}", 0, offset), datetime.now(UTC), MSK)
-        result = normalize_record(event.feed, NORMALIZERS[event.feed], event.value, ctx)
+        records = normalize_record(event.feed, NORMALIZERS[event.feed], event.value, ctx)
+        result = records if isinstance(records, Rejected) else records[0]
         if isinstance(result, Appeal):
             assert result.created_at.astimezone(MSK).date() == day
             new = result.source_id not in seen[event.feed]

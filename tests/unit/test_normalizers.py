@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cur.schema import Appeal, appeal_id_for
+from cur.schema import Appeal, Canonical, StatusEvent, appeal_id_for
 from cur.sla import Priority
 from streams.feeds import NORMALIZERS
 from streams.records import Context, KafkaMeta, Rejected, normalize_record
@@ -20,9 +20,21 @@ MSK = ZoneInfo("Europe/Moscow")
 INGESTED = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)
 
 
-def run(feed: str, payload: bytes, offset: int = 0) -> Appeal | Rejected:
+def records(feed: str, payload: bytes, offset: int = 0) -> list[Canonical] | Rejected:
     ctx = Context(KafkaMeta(f"raw.{feed}", 1, offset), INGESTED, MSK)
     return normalize_record(feed, NORMALIZERS[feed], payload, ctx)
+
+
+def run(feed: str, payload: bytes, offset: int = 0) -> Appeal | Rejected:
+    """The appeal a record carries (its first canonical record), or the rejection."""
+    result = records(feed, payload, offset)
+    return result if isinstance(result, Rejected) else result[0]
+
+
+def steps(feed: str, payload: dict) -> list[tuple[str, datetime, bool]]:
+    result = records(feed, json.dumps(payload).encode())
+    assert not isinstance(result, Rejected)
+    return [(e.status, e.event_at, e.is_response) for e in result if isinstance(e, StatusEvent)]
 
 
 def utc(text: str) -> datetime:
@@ -82,6 +94,31 @@ def test_housing_fields() -> None:
     assert appeal.first_response_at == utc("2026-11-20T12:00:00+00:00")
     assert appeal.status == "answered"
     assert appeal.text == "Батареи еле тёплые. (УК: ООО «УК Центр»)"
+
+
+def test_snapshots_carry_their_status_history() -> None:
+    assert steps("pos", k.POS_1) == [
+        ("received", utc("2026-11-20T06:00:00+00:00"), False),
+        ("answered", utc("2026-11-20T09:30:00+00:00"), True),
+    ]
+    assert steps("pos", k.POS_3) == [
+        ("received", utc("2026-11-20T11:00:00+00:00"), False),
+        ("in_progress", utc("2026-11-20T11:00:00+00:00"), False),
+    ]
+    # 112: the dispatch of services is the first response; a closed card is resolved.
+    assert steps("112", k.CARD_1) == [
+        ("received", utc("2026-11-20T05:05:00+00:00"), False),
+        ("in_progress", utc("2026-11-20T05:15:00+00:00"), True),
+        ("resolved", utc("2026-11-20T05:15:00+00:00"), False),
+    ]
+    assert steps("safe_city", k.SAFE_1) == [("received", utc("2026-11-20T07:00:00+00:00"), False)]
+
+
+def test_unmapped_codes_are_marked_for_counting() -> None:
+    result = run("pos", json.dumps(k.POS_BAD).encode())
+    assert isinstance(result, Rejected) and result.unmapped_code
+    malformed = run("112", json.dumps(k.CARD_1).encode()[:-9])
+    assert isinstance(malformed, Rejected) and not malformed.unmapped_code
 
 
 def test_windows_1251_payload_is_accepted() -> None:

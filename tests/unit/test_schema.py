@@ -9,7 +9,7 @@ import pytest
 
 from cur import sla, taxonomy
 from cur.migrate import MIGRATIONS_DIR, _statements
-from cur.schema import COLUMNS, SOURCES, Appeal, InvalidAppeal, appeal_id_for
+from cur.schema import COLUMNS, SOURCES, STATUS_EVENT_COLUMNS, STATUSES, Appeal, InvalidAppeal, appeal_id_for
 
 
 def ddl_columns(sql: str) -> list[str]:
@@ -17,9 +17,32 @@ def ddl_columns(sql: str) -> list[str]:
     return [m.group(1) for m in re.finditer(r"^\s{4}(\w+)\s", body, flags=re.MULTILINE)]
 
 
-def test_appeals_table_columns_match_the_model_in_order() -> None:
+def added_columns(table: str) -> list[str]:
+    """Columns that later migrations add to `table` with ALTER TABLE ... ADD COLUMN."""
+    found: list[str] = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        for statement in _statements(path.read_text()):
+            if re.match(rf"ALTER TABLE \{{db\}}\.{table}\s", statement):
+                found += re.findall(r"ADD COLUMN IF NOT EXISTS (\w+)", statement)
+    return found
+
+
+def test_appeals_table_columns_match_the_model() -> None:
     sql = (MIGRATIONS_DIR / "0001_appeals.sql").read_text()
-    assert ddl_columns(sql) == list(COLUMNS)
+    assert ddl_columns(sql) + added_columns("appeals") == list(COLUMNS)
+
+
+def test_status_events_table_matches_the_model() -> None:
+    sql = (MIGRATIONS_DIR / "0004_status_events_delivery_metrics.sql").read_text()
+    create = next(s for s in _statements(sql) if "CREATE TABLE IF NOT EXISTS {db}.appeal_status_events" in s)
+    assert ddl_columns(create) == list(STATUS_EVENT_COLUMNS)
+
+
+def test_state_view_ranks_statuses_in_lifecycle_order() -> None:
+    sql = (MIGRATIONS_DIR / "0004_status_events_delivery_metrics.sql").read_text()
+    ranks = re.search(r"indexOf\(\s*\[(.*?)\]", sql, flags=re.DOTALL)
+    assert ranks is not None
+    assert re.findall(r"'([^']+)'", ranks.group(1)) == list(STATUSES)
 
 
 def test_source_enum_matches_the_model() -> None:
@@ -32,7 +55,9 @@ def test_source_enum_matches_the_model() -> None:
 def test_migrations_are_idempotent_statements() -> None:
     for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
         for statement in _statements(path.read_text()):
-            assert "IF NOT EXISTS" in statement, f"{path.name}: every statement must be safe to re-run"
+            assert "IF NOT EXISTS" in statement or re.search(r"MODIFY SETTING [\w\s=,]+$", statement), (
+                f"{path.name}: every statement must be safe to re-run: {statement[:80]}"
+            )
 
 
 def test_appeal_id_is_deterministic_per_source_and_id() -> None:

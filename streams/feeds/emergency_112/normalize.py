@@ -12,16 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from cur import sla, taxonomy
-from cur.schema import Appeal, InvalidAppeal, appeal_id_for
+from cur.schema import Appeal, Canonical, InvalidAppeal, appeal_id_for
 from streams.parsing import aware, optional_time, required_text, version_ms
-from streams.records import Context
+from streams.records import Context, snapshot_events
 
 FEED = "112"
 LOCAL_FORMATS = ("%d.%m.%Y %H:%M:%S",)
 SERVICES_RU = {"01": "пожарная охрана", "02": "полиция", "03": "скорая помощь", "04": "газовая служба", "05": "ЖКХ"}
 
 
-def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
+def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
     source_id = required_text(raw, "card_id")
     subcategory = taxonomy.subcategory_for(FEED, raw["incident_type"])
     municipality_name = required_text(raw, "municipality")
@@ -41,7 +41,7 @@ def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
     text = f"Карточка 112: {subcategory.name_ru}, тяжесть {int(raw.get('severity') or 1)}"
     if services:
         text += f"; направлены: {', '.join(services)}"
-    return Appeal(
+    appeal = Appeal(
         appeal_id=appeal_id_for(FEED, source_id),
         source=FEED,
         source_id=source_id,
@@ -63,3 +63,4 @@ def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
         kafka_offset=ctx.meta.offset,
         version=version_ms(created_at, dispatched_at),
     )
+    return [appeal, *snapshot_events(appeal, response_status="in_progress")]

@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from cur import sla, taxonomy
-from cur.schema import Appeal, InvalidAppeal, appeal_id_for
+from cur.schema import Appeal, Canonical, InvalidAppeal, appeal_id_for
 from streams.parsing import aware, optional_time, required_text, version_ms
-from streams.records import Context
+from streams.records import Context, snapshot_events
 
 FEED = "housing"
 LOCAL_FORMATS = ("%Y-%m-%d %H:%M:%S",)
 
 
-def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
+def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
     source_id = required_text(raw, "complaint_no")
     subcategory = taxonomy.subcategory_for(FEED, raw["violation_code"])
     municipality = str(raw["oktmo"]).strip()
@@ -34,7 +34,7 @@ def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
         status = "answered"
     else:
         status = "received"
-    return Appeal(
+    appeal = Appeal(
         appeal_id=appeal_id_for(FEED, source_id),
         source=FEED,
         source_id=source_id,
@@ -56,3 +56,4 @@ def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
         kafka_offset=ctx.meta.offset,
         version=version_ms(created_at, response_at),
     )
+    return [appeal, *snapshot_events(appeal)]

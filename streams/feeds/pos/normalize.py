@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from cur import sla, taxonomy
-from cur.schema import Appeal, InvalidAppeal, appeal_id_for
+from cur.schema import Appeal, Canonical, InvalidAppeal, appeal_id_for
 from streams.parsing import aware, optional_float, optional_time, required_text, version_ms
-from streams.records import Context
+from streams.records import Context, snapshot_events
 
 FEED = "pos"
 STATUSES = {
@@ -28,7 +28,7 @@ STATUSES = {
 }
 
 
-def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
+def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
     source_id = str(raw["id"]).strip()
     subcategory = taxonomy.subcategory_for(FEED, raw["categoryId"])
     municipality = str(raw["oktmo"]).strip()
@@ -43,7 +43,7 @@ def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
     priority = sla.priority_for(
         subcategory.sla_class, emergency=bool(raw.get("urgent")), high=bool(raw.get("publicResonance"))
     )
-    return Appeal(
+    appeal = Appeal(
         appeal_id=appeal_id_for(FEED, source_id),
         source=FEED,
         source_id=source_id,
@@ -65,3 +65,4 @@ def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
         kafka_offset=ctx.meta.offset,
         version=version_ms(created_at, first_answer_at),
     )
+    return [appeal, *snapshot_events(appeal)]

@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from cur import sla, taxonomy
-from cur.schema import Appeal, InvalidAppeal, appeal_id_for
+from cur.schema import Appeal, Canonical, InvalidAppeal, appeal_id_for
 from streams.parsing import from_epoch_ms, optional_float, required_text
-from streams.records import Context
+from streams.records import Context, snapshot_events
 
 FEED = "safe_city"
 
 
-def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
+def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
     source_id = required_text(raw, "eventId")
     subcategory = taxonomy.subcategory_for(FEED, raw["eventType"])
     municipality = str(raw["districtOktmo"]).strip()
@@ -29,7 +29,7 @@ def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
     created_at = from_epoch_ms(raw["ts"])
     camera = required_text(raw, "cameraId")
     priority = sla.priority_for(subcategory.sla_class)
-    return Appeal(
+    appeal = Appeal(
         appeal_id=appeal_id_for(FEED, source_id),
         source=FEED,
         source_id=source_id,
@@ -51,3 +51,4 @@ def normalize(raw: dict[str, Any], ctx: Context) -> Appeal:
         kafka_offset=ctx.meta.offset,
         version=int(raw["ts"]),
     )
+    return [appeal, *snapshot_events(appeal)]
