@@ -69,6 +69,7 @@ class FeedCounters:
     appeals_out: int = 0
     status_events_out: int = 0
     rejected: int = 0
+    filtered: int = 0
     unmapped_codes: int = 0
     batches: int = 0
     insert_retries: int = 0
@@ -86,6 +87,7 @@ class FeedCounters:
             "appeals_out": self.appeals_out,
             "status_events_out": self.status_events_out,
             "rejected": self.rejected,
+            "filtered": self.filtered,
             "unmapped_codes": self.unmapped_codes,
             "batches": self.batches,
             "insert_retries": self.insert_retries,
@@ -109,10 +111,12 @@ def normalize_batch(feed: str, events: list[faust.EventT], ingested_at: datetime
         first, last = offsets.get(key, (message.offset, message.offset))
         offsets[key] = (min(first, message.offset), max(last, message.offset))
         ctx = Context(KafkaMeta(message.topic, message.partition, message.offset), ingested_at, settings.tz)
-        result = normalize_record(feed, normalizer, event.value, ctx)
+        result = normalize_record(feed, normalizer, event.value, ctx, key=message.key)
         if isinstance(result, Rejected):
             batch.rejected.append(result)
             continue
+        if not result:
+            batch.filtered += 1
         for record in result:
             if isinstance(record, Appeal):
                 batch.appeals.append(record)
@@ -159,6 +163,7 @@ def make_agent(feed: str) -> None:
                 counters.appeals_out += len(batch.appeals)
                 counters.status_events_out += len(batch.status_events)
                 counters.rejected += len(batch.rejected)
+                counters.filtered += batch.filtered
                 counters.unmapped_codes += unmapped
                 counters.batches += 1
                 counters.insert_retries = sink.retries
@@ -172,6 +177,7 @@ def make_agent(feed: str) -> None:
                     len(batch.appeals),
                     len(batch.status_events),
                     len(batch.rejected),
+                    batch.filtered,
                     unmapped,
                     batch_ms,
                     latency_ms,

@@ -38,6 +38,7 @@ class Rejected:
     raw_payload: bytes
     reason: str
     unmapped_code: bool = False  # the feed sent a code the taxonomy mapping does not know
+    raw_key: bytes = b""  # the Kafka key, so a replay lands in the same partition
 
     def as_row(self, rejected_at: datetime) -> tuple:
         # The payload is stored byte for byte (a Windows-1251 record stays replayable as sent).
@@ -46,6 +47,7 @@ class Rejected:
             self.meta.topic,
             self.meta.partition,
             self.meta.offset,
+            self.raw_key,
             self.raw_payload,
             self.reason,
             rejected_at,
@@ -53,7 +55,8 @@ class Rejected:
 
 
 # A normalizer turns one raw record into the canonical records it carries: an appeal with its
-# status events, or status events alone (a status change of an appeal sent earlier).
+# status events, or status events alone (a status change of an appeal sent earlier), or nothing
+# for a valid record that is not about an appeal (a camera heartbeat), which is counted as filtered.
 Normalizer = Callable[[dict[str, Any], Context], list[Canonical]]
 
 
@@ -85,23 +88,21 @@ def decode_json(payload: bytes) -> dict[str, Any]:
 
 
 def normalize_record(
-    feed: str, normalizer: Normalizer, payload: bytes | None, ctx: Context
+    feed: str, normalizer: Normalizer, payload: bytes | None, ctx: Context, key: bytes | None = None
 ) -> list[Canonical] | Rejected:
     """Never raises: anything a normalizer cannot handle becomes a `Rejected` with the reason."""
     meta = ctx.meta
+    key = key or b""
     if not payload:
-        return Rejected(feed, meta, b"", "empty message")
+        return Rejected(feed, meta, b"", "empty message", raw_key=key)
     try:
-        records = normalizer(decode_json(payload), ctx)
-        if not records:
-            raise ValueError("the record carries no appeal and no status change")
-        return records
+        return normalizer(decode_json(payload), ctx)
     except UnmappedCode as exc:
-        return Rejected(feed, meta, payload, str(exc), unmapped_code=True)
+        return Rejected(feed, meta, payload, str(exc), unmapped_code=True, raw_key=key)
     except json.JSONDecodeError as exc:
         reason = f"malformed JSON: {exc}"
     except KeyError as exc:
         reason = f"missing required field {exc}"
     except Exception as exc:  # every other failure is data the operator must see, not a crash
         reason = f"{type(exc).__name__}: {exc}"
-    return Rejected(feed, meta, payload, reason)
+    return Rejected(feed, meta, payload, reason, raw_key=key)

@@ -34,7 +34,16 @@ from streams.records import Rejected
 
 log = logging.getLogger("streams.sink")
 
-REJECTED_COLUMNS = ("feed", "kafka_topic", "kafka_partition", "kafka_offset", "raw_payload", "reason", "rejected_at")
+REJECTED_COLUMNS = (
+    "feed",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "kafka_key",
+    "raw_payload",
+    "reason",
+    "rejected_at",
+)
 BATCH_COLUMNS = (
     "stored_at",
     "worker",
@@ -43,6 +52,7 @@ BATCH_COLUMNS = (
     "appeals_out",
     "status_events_out",
     "rejected",
+    "filtered",
     "unmapped_codes",
     "batch_ms",
     "max_latency_ms",
@@ -60,6 +70,7 @@ class Batch:
     appeals: list[Appeal] = field(default_factory=list)
     status_events: list[StatusEvent] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    filtered: int = 0  # valid records that carry no appeal (heartbeats)
 
     def token(self, table: str) -> str:
         """The same records taken again in the same cut give the same token, per target table."""

@@ -80,7 +80,14 @@ def landed(settings: Settings, clickhouse: Client) -> Settings:
     """Fresh tables and topics, a worker with a new consumer group, and the known events landed."""
     migrate(settings)
     db = settings.clickhouse_database
-    for table in ("appeals", "appeals_dedup", "rejected_events", "appeal_status_events", "stream_batches"):
+    for table in (
+        "appeals",
+        "appeals_dedup",
+        "rejected_events",
+        "rejected_replays",
+        "appeal_status_events",
+        "stream_batches",
+    ):
         clickhouse.execute(f"TRUNCATE TABLE {db}.{table}")
     asyncio.run(_reset_topics(settings))
     app_id = f"cur-streams-e2e-{int(time.time())}"
@@ -203,6 +210,31 @@ def test_rejected_records_kept_with_reason(landed: Settings, clickhouse: Client)
     dead_letters = asyncio.run(_read_dead_letters(landed, len(k.EXPECTED_REJECTED)))
     assert sorted(d["feed"] for d in dead_letters) == sorted(k.EXPECTED_REJECTED)
     assert all(d["reason"] and d["raw_payload"] is not None for d in dead_letters)
+
+
+def test_replay_of_rejected_records(landed: Settings, clickhouse: Client) -> None:
+    """The malformed 112 card goes back to raw.112 byte for byte; still malformed, it is rejected anew."""
+    from streams.replay_rejected import main as replay_rejected
+
+    db = landed.clickhouse_database
+    [(offset, payload)] = clickhouse.execute(
+        f"SELECT kafka_offset, raw_payload FROM {db}.rejected_open WHERE feed = '112'"
+    )
+    assert replay_rejected(["--feed", "112", "--replay", "--note", "e2e replay"]) == 0
+    [(origin, replay_offset, note)] = clickhouse.execute(
+        f"SELECT kafka_offset, replay_offset, operator_note FROM {db}.rejected_replays"
+    )
+    assert (origin, note) == (offset, "e2e replay")
+    wait_for(
+        lambda: clickhouse.execute(f"SELECT count() FROM {db}.rejected_events WHERE feed = '112'")[0][0] == 2,
+        timeout=60,
+        what="the replayed card to be normalized again",
+    )
+    again = clickhouse.execute(
+        f"SELECT kafka_offset, raw_payload, kafka_key FROM {db}.rejected_open WHERE feed = '112'"
+    )
+    assert again == [(replay_offset, payload, "112-A-3")]
+    assert replay_rejected(["--feed", "112"]) == 0  # the dry run still works with one open record
 
 
 @pytest.fixture(scope="module")
