@@ -32,6 +32,7 @@ import faust
 
 from cur import settings as settings_module
 from cur.clickhouse import native_client
+from cur.pseudonymize import Pseudonymizer
 from cur.schema import Appeal, StatusEvent
 from streams.feeds import NORMALIZERS
 from streams.records import Context, KafkaMeta, Rejected, normalize_record
@@ -44,6 +45,7 @@ LAG_SAMPLE_S = 15.0
 log = logging.getLogger("streams")
 settings = settings_module.load()
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
+PSEUDONYMIZER = Pseudonymizer.from_settings(settings)
 
 app = faust.App(
     settings.streams_app_id,
@@ -110,7 +112,9 @@ def normalize_batch(feed: str, events: list[faust.EventT], ingested_at: datetime
         key = (message.topic, message.partition)
         first, last = offsets.get(key, (message.offset, message.offset))
         offsets[key] = (min(first, message.offset), max(last, message.offset))
-        ctx = Context(KafkaMeta(message.topic, message.partition, message.offset), ingested_at, settings.tz)
+        ctx = Context(
+            KafkaMeta(message.topic, message.partition, message.offset), ingested_at, settings.tz, PSEUDONYMIZER
+        )
         result = normalize_record(feed, normalizer, event.value, ctx, key=message.key)
         if isinstance(result, Rejected):
             batch.rejected.append(result)

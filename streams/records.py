@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cur.pseudonymize import Pseudonymizer
 from cur.schema import Appeal, Canonical, StatusEvent, event_of
 from cur.taxonomy import UnmappedCode
 
@@ -27,6 +28,7 @@ class Context:
     meta: KafkaMeta
     ingested_at: datetime
     region_tz: ZoneInfo
+    pseudonymizer: Pseudonymizer  # personal data never leaves a normalizer in clear
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from cur.pseudonymize import Pseudonymizer
 from cur.schema import Appeal
 from streams.feeds import NORMALIZERS
 from streams.generator import generate_day
 from streams.records import Context, KafkaMeta, Rejected, normalize_record
 
 MSK = ZoneInfo("Europe/Moscow")
+PSEUDONYMIZER = Pseudonymizer(b"unit-test-key-unit-test-key")
 
 
 def test_same_seed_same_events() -> None:
@@ -32,7 +34,7 @@ def test_truth_matches_normalization() -> None:
     seen: dict[str, set[str]] = {feed: set() for feed in truth}
     outcome: Counter[tuple[str, str]] = Counter()
     for offset, event in enumerate(generated.events):
-        ctx = Context(KafkaMeta(f"raw.{event.feed}", 0, offset), datetime.now(UTC), MSK)
+        ctx = Context(KafkaMeta(f"raw.{event.feed}", 0, offset), datetime.now(UTC), MSK, PSEUDONYMIZER)
         records = normalize_record(event.feed, NORMALIZERS[event.feed], event.value, ctx)
         result = records if isinstance(records, Rejected) else records[0]
         if isinstance(result, Appeal):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cur.pseudonymize import Pseudonymizer
 from cur.schema import Appeal, Canonical, StatusEvent, appeal_id_for
 from cur.sla import Priority
 from streams.feeds import NORMALIZERS
@@ -17,11 +18,12 @@ from streams.records import Context, KafkaMeta, Rejected, normalize_record
 from tests.fixtures import known_events as k
 
 MSK = ZoneInfo("Europe/Moscow")
+PSEUDONYMIZER = Pseudonymizer(b"unit-test-key-unit-test-key")
 INGESTED = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)
 
 
 def records(feed: str, payload: bytes, offset: int = 0) -> list[Canonical] | Rejected:
-    ctx = Context(KafkaMeta(f"raw.{feed}", 1, offset), INGESTED, MSK)
+    ctx = Context(KafkaMeta(f"raw.{feed}", 1, offset), INGESTED, MSK, PSEUDONYMIZER)
     return normalize_record(feed, NORMALIZERS[feed], payload, ctx)
 
 
