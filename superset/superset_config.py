@@ -1,0 +1,125 @@
+"""Superset configuration of the ЦУР platform (loaded through SUPERSET_CONFIG_PATH).
+
+Everything environment-specific comes from `cur/settings.py`, like every other component: the
+metadata database is the `superset` database of the project's PostgreSQL (trust auth, loopback),
+and state (secret key, cache) lives under `$CUR_STATE_DIR/superset`. The machine may have no
+internet, so nothing may fetch at run time: no examples, no thumbnails or reports (they need a
+browser and a worker), and a Content Security Policy that only allows this server, which also keeps
+browsers from loading the telemetry pixel, map tiles and web fonts the bundled front end would
+otherwise request.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(_REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(_REPO_ROOT))
+
+from cur import settings as cur_settings  # noqa: E402
+
+_settings = cur_settings.load()
+SUPERSET_STATE_DIR = _settings.state_dir / "superset"
+
+# The key encrypts stored database passwords and signs sessions, so it must survive restarts:
+# infra/services/superset.sh generates it once, readable by its owner only.
+_SECRET_KEY_FILE = SUPERSET_STATE_DIR / "secret_key"
+try:
+    SECRET_KEY = _SECRET_KEY_FILE.read_text().strip()
+except FileNotFoundError as error:
+    raise RuntimeError(f"{_SECRET_KEY_FILE} is missing: start Superset with infra/services/superset.sh") from error
+
+SQLALCHEMY_DATABASE_URI = f"postgresql+psycopg2://postgres@127.0.0.1:{_settings.postgres_port}/superset"
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+# Nothing from the internet and no headless browser: no screenshots, no alerts & reports (the
+# example data sets are never loaded: `superset load-examples` is not part of start-up).
+FEATURE_FLAGS: dict[str, bool] = {
+    "ALERT_REPORTS": False,
+    "THUMBNAILS": False,
+    "ENABLE_DASHBOARD_SCREENSHOT_ENDPOINTS": False,
+    "ENABLE_DASHBOARD_DOWNLOAD_WEBDRIVER_SCREENSHOT": False,
+}
+MAPBOX_API_KEY = ""
+
+# Web server behind gunicorn (see infra/services/superset.sh): long queries are allowed 2 minutes.
+SUPERSET_WEBSERVER_TIMEOUT = 120
+ROW_LIMIT = 50_000
+
+# One shared file cache for the gunicorn workers: metadata for a day, query results for 5 minutes,
+# so a dashboard shows new figures soon after the daily DAG rebuilds the mart.
+_CACHE_DIR = str(SUPERSET_STATE_DIR / "cache")
+CACHE_CONFIG: dict[str, Any] = {
+    "CACHE_TYPE": "FileSystemCache",
+    "CACHE_DIR": _CACHE_DIR,
+    "CACHE_KEY_PREFIX": "superset_meta_",
+    "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
+    "CACHE_THRESHOLD": 5000,
+}
+DATA_CACHE_CONFIG: dict[str, Any] = {
+    "CACHE_TYPE": "FileSystemCache",
+    "CACHE_DIR": _CACHE_DIR,
+    "CACHE_KEY_PREFIX": "superset_data_",
+    "CACHE_DEFAULT_TIMEOUT": 300,
+    "CACHE_THRESHOLD": 5000,
+}
+
+# Only this server may serve scripts, styles, fonts, images and API calls to the browser.
+TALISMAN_ENABLED = True
+TALISMAN_CONFIG: dict[str, Any] = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "font-src": ["'self'", "data:"],
+        "script-src": ["'self'", "'strict-dynamic'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "force_https": False,
+    "session_cookie_secure": False,
+}
+CONTENT_SECURITY_POLICY_WARNING = False
+THEME_FONT_URL_ALLOWED_DOMAINS: list[str] = []
+
+# Russian interface by default; the translations ship with the package (nothing is downloaded).
+BABEL_DEFAULT_LOCALE = "ru"
+LANGUAGES = {
+    "ru": {"flag": "ru", "name": "Русский"},
+    "en": {"flag": "us", "name": "English"},
+}
+D3_FORMAT = {
+    "decimal": ",",
+    "thousands": "\u00a0",
+    "grouping": [3],
+    "currency": ["", "\u00a0₽"],
+}
+D3_TIME_FORMAT = {
+    "dateTime": "%A, %e %B %Y г. %X",
+    "date": "%d.%m.%Y",
+    "time": "%H:%M:%S",
+    "periods": ["AM", "PM"],
+    "days": ["воскресенье", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота"],
+    "shortDays": ["вс", "пн", "вт", "ср", "чт", "пт", "сб"],
+    "months": [
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
+    ],
+    "shortMonths": ["янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"],
+}
