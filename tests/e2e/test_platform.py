@@ -17,33 +17,14 @@ from datetime import UTC, datetime
 import pytest
 import requests
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from clickhouse_driver import Client
 
 from cur.migrate import migrate
 from cur.settings import Settings
-from infra.kafka.topics import ensure_topics
-from tests.e2e.conftest import run_infra, wait_for
+from tests.e2e.conftest import reset_topics, run_infra, wait_for
 from tests.fixtures import known_events as k
 
 pytestmark = pytest.mark.e2e
-
-
-async def _reset_topics(settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        ours = [t for t in [*settings.raw_topics.values(), settings.dead_letter_topic] if t in existing]
-        if ours:
-            await admin.delete_topics(ours)
-            for _ in range(100):
-                if not set(ours) & set(await admin.list_topics()):
-                    break
-                await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
-    await ensure_topics(settings)
 
 
 async def _publish(settings: Settings, events: list[tuple[str, bytes, bytes]]) -> list[int]:
@@ -89,7 +70,7 @@ def landed(settings: Settings, clickhouse: Client) -> Settings:
         "stream_batches",
     ):
         clickhouse.execute(f"TRUNCATE TABLE {db}.{table}")
-    asyncio.run(_reset_topics(settings))
+    reset_topics(settings)
     app_id = f"cur-streams-e2e-{int(time.time())}"
     run_infra("infra/services/streams.sh", "start", env={"CUR_STREAMS_APP_ID": app_id})
     try:

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Run a benchmark against its own ClickHouse and Kafka (state in .state/bench, ports 3xxxx), started
+# here and stopped after, so it neither uses nor disturbs a demo or test stack.
+#   bash bench/run.sh [arguments of bench/stream_throughput.py]
+set -euo pipefail
+REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+export CUR_STATE_DIR="${CUR_BENCH_STATE_DIR:-$REPO_ROOT/.state/bench}"
+export CLICKHOUSE_PORT=39000 CLICKHOUSE_HTTP_PORT=38123
+export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092 CUR_KAFKA_CONTROLLER_PORT=39093
+export CUR_STREAMS_WEB_PORT=36066
+source "$REPO_ROOT/infra/lib.sh"
+
+bash "$REPO_ROOT/infra/install.sh"
+started=()
+cleanup() {
+  local rc=$? i
+  for ((i = ${#started[@]} - 1; i >= 0; i--)); do bash "$REPO_ROOT/infra/services/${started[i]}.sh" stop || true; done
+  exit "$rc"
+}
+trap cleanup EXIT INT TERM
+for service in clickhouse kafka; do
+  cur_is_running "$service" || started+=("$service")
+  bash "$REPO_ROOT/infra/up.sh" "$service"
+done
+"$PIPELINE_PY" -m bench.stream_throughput "$@"
