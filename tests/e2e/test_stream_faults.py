@@ -76,16 +76,24 @@ class Load:
     def __init__(self, settings: Settings, events: list[RawEvent], per_second: int) -> None:
         self.settings, self.events, self.per_second = settings, events, per_second
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
-    def _run(self) -> None:
+    async def _run(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all", linger_ms=10)
         try:
+            await producer.start()
             chunk = max(1, self.per_second // 10)
             for start in range(0, len(self.events), chunk):
-                asyncio.run(publish(self.events[start : start + chunk], self.settings))
-                time.sleep(0.1)
+                for event in self.events[start : start + chunk]:
+                    await producer.send(self.settings.raw_topics[event.feed], key=event.key, value=event.value)
+                await asyncio.sleep(0.1)
+            await producer.flush()
         except BaseException as exc:  # reported by join()
             self.error = exc
+        finally:
+            await producer.stop()
 
     def start(self) -> Load:
         self.thread.start()
@@ -185,9 +193,9 @@ def test_clickhouse_down_under_load_then_caught_up(
 ) -> None:
     settings, app_id = fresh
     worker = Worker(settings, app_id, "chdown", settings.streams_web_port)
-    load = Load(settings, generated.events, per_second=1500).start()
+    load = Load(settings, generated.events, per_second=400).start()  # about 15 s of load
     try:
-        wait_for(lambda: appeals_landed(settings) > 500, timeout=120, what="the first appeals")
+        wait_for(lambda: appeals_landed(settings) > 200, timeout=120, what="the first appeals")
         run_infra("infra/services/clickhouse.sh", "stop")
         time.sleep(8)  # the load goes on; the worker retries its insert with backoff
         assert worker.alive(), f"the worker died while ClickHouse was down: see {worker.log_path}"
@@ -230,15 +238,16 @@ def test_two_workers_share_partitions_through_rebalances(
     settings, app_id = fresh
     first = Worker(settings, app_id, "pair-a", settings.streams_web_port)
     second: Worker | None = None
-    load = Load(settings, generated.events, per_second=1500).start()
+    load = Load(settings, generated.events, per_second=300).start()  # about 20 s of load
     try:
-        wait_for(lambda: appeals_landed(settings) > 500, timeout=120, what="the first appeals")
+        wait_for(lambda: appeals_landed(settings) > 100, timeout=120, what="the first appeals")
         second = Worker(settings, app_id, "pair-b", settings.streams_web_port + 1)  # joins: rebalance
         wait_for(
             lambda: _safe_count(settings, "SELECT uniqExact(worker) FROM stream_batches") >= 2,
             timeout=120,
             what="the second worker to take partitions",
         )
+        assert load.thread.is_alive(), "the load ended before the first worker left: make it longer"
         first.stop()  # leaves: rebalance again, the second takes everything over
         load.join()
         wait_until_complete(settings, generated)
