@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -120,8 +121,18 @@ def count(settings: Settings, sql: str) -> int:
         client.disconnect()
 
 
-def watch(settings: Settings, sql: str, expected: int, timeout_s: float, what: str) -> tuple[float, float, int]:
-    """Poll `sql` until it reaches `expected`; (time of the first non-zero value, time of the last, value then)."""
+def watch(
+    settings: Settings,
+    sql: str,
+    expected: int,
+    timeout_s: float,
+    what: str,
+    alive: Callable[[], bool] = lambda: True,
+) -> tuple[float, float, int]:
+    """Poll `sql` until it reaches `expected`; (time of the first non-zero value, time of the last, value then).
+
+    Gives up when `alive()` turns false (the producer of the rows failed) or after `timeout_s`.
+    """
     client = native_client(settings, database=settings.clickhouse_database)
     first_seen: float | None = None
     first_value = 0
@@ -136,8 +147,8 @@ def watch(settings: Settings, sql: str, expected: int, timeout_s: float, what: s
             if value >= expected:
                 assert first_seen is not None
                 return first_seen, now, first_value
-            if now > deadline:
-                raise SystemExit(f"{what}: only {value} of {expected} after {timeout_s:.0f}s")
+            if now > deadline or not alive():
+                raise SystemExit(f"{what}: only {value} of {expected} after {now - deadline + timeout_s:.0f}s")
             if now - last_print > 5:
                 log(f"  {what}: {value}/{expected}")
                 last_print = now
@@ -160,11 +171,14 @@ async def run_baseline(settings: Settings, expected: int) -> None:
     client = native_client(settings, database=settings.clickhouse_database)
     insert = f"INSERT INTO {BASELINE_TABLE} (topic, partition, offset, key, value) VALUES"
     try:
+        await consumer.topics()  # fetches the metadata: an unsubscribed consumer knows no partitions before
         tps = [
             TopicPartition(t, p)
             for t in settings.raw_topics.values()
             for p in sorted(consumer.partitions_for_topic(t) or [])
         ]
+        if not tps:
+            raise RuntimeError("the raw topics have no partitions: nothing to consume")
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         stored = 0
@@ -301,7 +315,9 @@ def percentile(values: list[float], p: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--appeals", type=int, default=200_000, help="appeals generated for the throughput runs")
+    parser.add_argument(
+        "--appeals", type=int, default=40_000, help="appeal lifecycles generated (about 4.5 raw records each)"
+    )
     parser.add_argument("--rate", type=float, default=5000, help="records/s for the latency run")
     parser.add_argument("--seconds", type=float, default=30, help="length of the latency run")
     parser.add_argument("--seed", type=int, default=11)
@@ -320,9 +336,24 @@ def main() -> None:
     asyncio.run(publish(settings, events))
 
     log("baseline: bare aiokafka consumer + clickhouse-driver inserts, no normalization")
-    baseline = threading.Thread(target=lambda: asyncio.run(run_baseline(settings, records)), daemon=True)
+    failure: list[BaseException] = []
+
+    def baseline_thread() -> None:
+        try:
+            asyncio.run(run_baseline(settings, records))
+        except BaseException as exc:  # shown below instead of dying silently in the thread
+            failure.append(exc)
+
+    baseline = threading.Thread(target=baseline_thread, daemon=True)
     baseline.start()
-    first, last, at_first = watch(settings, f"SELECT count() FROM {BASELINE_TABLE}", records, 900, "baseline")
+    try:
+        first, last, at_first = watch(
+            settings, f"SELECT count() FROM {BASELINE_TABLE}", records, 900, "baseline", alive=lambda: not failure
+        )
+    except SystemExit:
+        if failure:
+            raise failure[0] from None
+        raise
     baseline.join(timeout=60)
     baseline_rate = (records - at_first) / max(last - first, 1e-9)
     log(f"baseline: {baseline_rate:,.0f} records/s")

@@ -3,6 +3,20 @@
 The tables are CSV files beside this module, so analysts and auditors can read them and dbt can
 load the same files as seeds. A feed code that is not in `feed_codes.csv` is never guessed:
 `subcategory_for` raises `UnmappedCode` and the record is rejected with that reason.
+
+Mapping versions (`feed_codes.csv`, column `mapping_version`): every row says in which version of the
+mapping it appeared. Version 1 is the initial mapping; version 2 added POS codes the portal introduced
+later (1103, 1405, 1604, 2201). The mapping in effect is, per (feed, feed_code), the row with the highest
+version, so the history stays readable and an auditor can tell which codes a given version knew.
+
+How to add a version (a reviewed data change, like the SLA rules):
+1. Append rows with `mapping_version` = the current highest + 1 (`latest_mapping_version()`); never edit
+   or delete a released row. To remap a code, append a row with the same feed and code and the new version:
+   the newer row wins, the older one stays as history.
+2. Every `subcategory_code` must exist in `subcategories.csv` (checked at load, and by the dbt seed tests).
+3. Deploy, then replay the records rejected for the codes now mapped:
+   `python -m streams.replay_rejected --replay --feed pos --reason-contains "taxonomy mapping" --note "v3"`.
+Readers of the seed in SQL take, per (feed, feed_code), the row with the highest `mapping_version`.
 """
 
 from __future__ import annotations
@@ -53,14 +67,69 @@ def sectors() -> dict[str, str]:
     return {s.sector_code: s.sector_name_ru for s in subcategories().values()}
 
 
+@dataclass(frozen=True)
+class FeedCode:
+    feed: str
+    code: str
+    subcategory_code: str
+    mapping_version: int
+
+
+@cache
+def _mapping_rows() -> tuple[FeedCode, ...]:
+    """Every row of feed_codes.csv, validated: a broken mapping stops the pipeline, it never half-works."""
+    rows: list[FeedCode] = []
+    seen: set[tuple[str, str, int]] = set()
+    known = subcategories()
+    for number, row in enumerate(_read("feed_codes.csv"), start=2):
+        version = row.get("mapping_version") or ""
+        if not version.isdigit() or int(version) < 1:
+            raise ValueError(f"feed_codes.csv line {number}: mapping_version {version!r} is not a positive integer")
+        item = FeedCode(row["feed"], row["feed_code"].strip(), row["subcategory_code"], int(version))
+        if item.subcategory_code not in known:
+            raise ValueError(f"feed_codes.csv line {number}: unknown subcategory {item.subcategory_code!r}")
+        if (item.feed, item.code, item.mapping_version) in seen:
+            raise ValueError(
+                f"feed_codes.csv line {number}: {item.feed} code {item.code!r} listed twice in one version"
+            )
+        seen.add((item.feed, item.code, item.mapping_version))
+        rows.append(item)
+    return tuple(rows)
+
+
+def _mapping(version: int | None) -> dict[tuple[str, str], FeedCode]:
+    """(feed, code) → the row in effect at `version` (None: the latest)."""
+    result: dict[tuple[str, str], FeedCode] = {}
+    for row in _mapping_rows():
+        if version is not None and row.mapping_version > version:
+            continue
+        current = result.get((row.feed, row.code))
+        if current is None or row.mapping_version > current.mapping_version:
+            result[(row.feed, row.code)] = row
+    return result
+
+
 @cache
 def _feed_codes() -> dict[tuple[str, str], str]:
-    return {(row["feed"], row["feed_code"]): row["subcategory_code"] for row in _read("feed_codes.csv")}
+    return {key: row.subcategory_code for key, row in _mapping(None).items()}
 
 
-def feed_codes(feed: str) -> list[str]:
-    """The codes of one feed that the mapping table knows, sorted."""
-    return sorted(code for (f, code) in _feed_codes() if f == feed)
+def latest_mapping_version() -> int:
+    return max(row.mapping_version for row in _mapping_rows())
+
+
+def mapping_version(feed: str, feed_code: object) -> int:
+    """The version of the mapping row in effect for this code (when it was added or last remapped)."""
+    key = (feed, str(feed_code).strip())
+    row = _mapping(None).get(key)
+    if row is None:
+        raise UnmappedCode(f"{feed} code {key[1]!r} is not in the taxonomy mapping")
+    return row.mapping_version
+
+
+def feed_codes(feed: str, *, version: int | None = None) -> list[str]:
+    """The codes of one feed that the mapping knows (at `version`, default the latest), sorted."""
+    return sorted(code for (f, code) in _mapping(version) if f == feed)
 
 
 @cache

@@ -1,4 +1,8 @@
-"""One package per feed, each with the normalizer from the feed's raw shape to the canonical appeal."""
+"""One package per feed, each with the normalizer from the feed's raw shapes to canonical appeals and status events.
+
+What they share (record types, SLA at ingest, the personal-data policy and free-text redaction) is in
+`streams.feeds.common`; field parsing and the kinds of rejection reasons in `streams.parsing`.
+"""
 
 from __future__ import annotations
 

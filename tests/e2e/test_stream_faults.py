@@ -32,7 +32,7 @@ from tests.e2e.conftest import reset_topics, run_infra, wait_for
 pytestmark = pytest.mark.e2e
 
 DAY = date(2026, 11, 18)
-APPEALS = 6000
+APPEALS = 1500  # appeal lifecycles: about 7,000 raw records with their status changes
 TABLES = ("appeals", "appeal_status_events", "rejected_events", "stream_batches")
 
 
@@ -133,11 +133,15 @@ def _safe_count(settings: Settings, sql: str) -> int:
 
 
 def expected_appeals(generated: GeneratedDay) -> int:
-    return sum(counts["appeal"] for counts in generated.truth().values())
+    return sum(len(feed.appeals) for feed in generated.truth.feeds.values())
+
+
+def expected_status_events(generated: GeneratedDay) -> int:
+    return sum(len(feed.status_events) for feed in generated.truth.feeds.values())
 
 
 def expected_rejected(generated: GeneratedDay) -> int:
-    return sum(counts["malformed"] for counts in generated.truth().values())
+    return sum(feed.rejected for feed in generated.truth.feeds.values())
 
 
 def appeals_landed(settings: Settings) -> int:
@@ -145,28 +149,41 @@ def appeals_landed(settings: Settings) -> int:
 
 
 def wait_until_complete(settings: Settings, generated: GeneratedDay, timeout: float = 240) -> None:
-    total, rejected = expected_appeals(generated), expected_rejected(generated)
+    appeals, events, rejected = (
+        expected_appeals(generated),
+        expected_status_events(generated),
+        expected_rejected(generated),
+    )
     wait_for(
         lambda: (
-            appeals_landed(settings) >= total
+            appeals_landed(settings) >= appeals
+            and _safe_count(settings, "SELECT count() FROM appeal_status_events FINAL") >= events
             and _safe_count(settings, "SELECT count() FROM rejected_events FINAL") >= rejected
         ),
         timeout=timeout,
-        what=f"{total} appeals and {rejected} rejected records",
+        what=f"{appeals} appeals, {events} status events and {rejected} rejected records",
         interval=1,
     )
 
 
 def assert_exact(settings: Settings, clickhouse: Client, generated: GeneratedDay) -> None:
-    """Exactly the ground truth: every appeal once per feed, every rejected record once."""
+    """Exactly the ground truth: every appeal and every status event once, every rejected record once."""
     db = settings.clickhouse_database
     time.sleep(3)  # anything still in flight would land now and show as a surplus
-    by_source = dict(clickhouse.execute(f"SELECT toString(source), count() FROM {db}.appeals FINAL GROUP BY source"))
-    assert by_source == {feed: counts["appeal"] for feed, counts in generated.truth().items()}
-    distinct = clickhouse.execute(f"SELECT uniqExact(source, source_id) FROM {db}.appeals")[0][0]
-    assert distinct == expected_appeals(generated)
-    rejected = clickhouse.execute(f"SELECT count() FROM {db}.rejected_events FINAL")[0][0]
-    assert rejected == expected_rejected(generated)
+    truth = generated.truth.feeds
+    landed = clickhouse.execute(f"SELECT toString(source), source_id FROM {db}.appeals FINAL")
+    assert len(landed) == len(set(landed)), "an appeal landed twice"
+    assert set(landed) == {(feed, source_id) for feed, t in truth.items() for source_id in t.appeals}
+    events = dict(
+        clickhouse.execute(f"SELECT toString(source), count() FROM {db}.appeal_status_events FINAL GROUP BY source")
+    )
+    assert events == {feed: len(t.status_events) for feed, t in truth.items() if t.status_events}
+    rejected = dict(clickhouse.execute(f"SELECT feed, count() FROM {db}.rejected_events FINAL GROUP BY feed"))
+    assert rejected == {feed: t.rejected for feed, t in truth.items() if t.rejected}
+    state = clickhouse.execute(f"SELECT toString(source), source_id, current_status FROM {db}.appeal_state")
+    assert {(feed, source_id): status for feed, source_id, status in state} == {
+        (feed, source_id): status for feed, t in truth.items() for source_id, status in t.current_status().items()
+    }
 
 
 def test_worker_killed_mid_batch_loses_and_doubles_nothing(
@@ -193,7 +210,7 @@ def test_clickhouse_down_under_load_then_caught_up(
 ) -> None:
     settings, app_id = fresh
     worker = Worker(settings, app_id, "chdown", settings.streams_web_port)
-    load = Load(settings, generated.events, per_second=400).start()  # about 15 s of load
+    load = Load(settings, generated.events, per_second=500).start()  # about 15 s of load
     try:
         wait_for(lambda: appeals_landed(settings) > 200, timeout=120, what="the first appeals")
         run_infra("infra/services/clickhouse.sh", "stop")
@@ -238,7 +255,7 @@ def test_two_workers_share_partitions_through_rebalances(
     settings, app_id = fresh
     first = Worker(settings, app_id, "pair-a", settings.streams_web_port)
     second: Worker | None = None
-    load = Load(settings, generated.events, per_second=300).start()  # about 20 s of load
+    load = Load(settings, generated.events, per_second=350).start()  # about 20 s of load
     try:
         wait_for(lambda: appeals_landed(settings) > 100, timeout=120, what="the first appeals")
         second = Worker(settings, app_id, "pair-b", settings.streams_web_port + 1)  # joins: rebalance

@@ -1,0 +1,172 @@
+"""Stand-in for the Gosuslugi feedback platform (POS): an appeal, then its status changes over the following days.
+
+The appeal is sent when the citizen files it (status REGISTERED); each later step is a separate status record:
+moderation, rejection by the moderator, assignment to an executor, work, answer, the applicant's rating with
+a confirmation or a return for rework, and the rework's own answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cur import sla, taxonomy
+from streams.feeds.pos.normalize import STATUSES
+from streams.generator import texts
+from streams.generator.core import Draft, Expect, Gen, appeal_expect, deadlines_covered
+
+FEED = "pos"
+APPEAL_DEFECTS = (
+    "malformed",
+    "unmapped_code",
+    "missing_field",
+    "bad_timestamp",
+    "out_of_range",
+    "unknown_reference",
+    "outside_calendar",
+)
+STATUS_DEFECTS = ("malformed", "missing_field", "bad_timestamp", "out_of_range", "unknown_reference")
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+def _executor(gen: Gen, subcategory: taxonomy.Subcategory, oktmo: str) -> str:
+    if subcategory.sector_code in texts.EXECUTORS and gen.chance(0.7):
+        return texts.EXECUTORS[subcategory.sector_code]
+    if subcategory.sector_code == "housing_utilities":
+        return gen.rng.choice(texts.COMPANIES)[0]
+    return texts.MUNICIPAL_EXECUTOR.format(name=taxonomy.municipalities()[oktmo])
+
+
+def _steps(gen: Gen, created: datetime, executor: str) -> list[tuple[str, datetime, dict[str, Any]]]:
+    """The appeal's life after filing: (portal status, moment, extra fields)."""
+    rng, steps = gen.rng, []
+    t = gen.after(created, 300, 3 * HOUR)
+    steps.append(("MODERATION", t, {}))
+    if gen.chance(0.05):
+        t = gen.after(t, HOUR, DAY)
+        return [*steps, ("REJECTED", t, {"comment": rng.choice(texts.REJECTIONS)})]
+    t = gen.after(t, 1800, 12 * HOUR)
+    steps.append(("ASSIGNED", t, {"executor": executor}))
+    if gen.chance(0.6):
+        t = gen.after(t, 1800, DAY)
+        steps.append(("IN_WORK", t, {}))
+    if not gen.chance(0.85):
+        return steps
+    t = gen.after(t, HOUR, min(rng.expovariate(1 / (20 * HOUR)), 6 * DAY) + HOUR)
+    steps.append(("ANSWERED", t, {"executor": executor, "comment": rng.choice(texts.ANSWERS)}))
+    if gen.chance(0.6):
+        rating = rng.choices([1, 2, 3, 4, 5], weights=[10, 10, 15, 30, 35])[0]
+        if rating <= 2 and gen.chance(0.6):
+            t = gen.after(t, 2 * HOUR, 2 * DAY)
+            remark = gen.with_personal_data(rng.choice(texts.RETURNS), None)
+            steps.append(("RETURNED", t, {"rating": rating, "comment": remark}))
+            t = gen.after(t, 2 * HOUR, 3 * DAY)
+            steps.append(("IN_WORK", t, {"executor": executor}))
+            if gen.chance(0.8):
+                t = gen.after(t, 2 * HOUR, 3 * DAY)
+                steps.append(("ANSWERED", t, {"executor": executor, "comment": rng.choice(texts.ANSWERS)}))
+                if gen.chance(0.5):
+                    t = gen.after(t, 2 * HOUR, 3 * DAY)
+                    steps.append(("RESOLVED", t, {"rating": rng.randint(3, 5)}))
+        else:
+            t = gen.after(t, 2 * HOUR, 3 * DAY)
+            steps.append(("RESOLVED", t, {"rating": rating}))
+    elif gen.chance(0.5):
+        t = gen.after(t, 3 * DAY, 5 * DAY)  # confirmed by the portal once the applicant stayed silent
+        steps.append(("RESOLVED", t, {}))
+    return steps
+
+
+def appeal(gen: Gen, uid: int, created: datetime) -> list[Draft]:
+    """Every record of one POS appeal's life."""
+    rng = gen.rng
+    source_id = str(uid)
+    code = rng.choice(taxonomy.feed_codes(FEED))
+    subcategory = taxonomy.subcategory_for(FEED, code)
+    oktmo = gen.municipality()
+    lat, lon = gen.point(oktmo)
+    person = gen.person()
+    official = gen.chance(0.1)
+    public = gen.chance(0.03)
+    urgent = subcategory.sla_class != "emergency" and gen.chance(0.01)
+    text = texts.appeal_text(subcategory.code, subcategory.name_ru, rng.randrange(10))
+    applicant: dict[str, Any] = {"esiaId": person.esia_id, "fullName": person.fio}
+    if person.phone is not None:
+        applicant["phone"] = person.phone
+    if person.email is not None:
+        applicant["email"] = person.email
+    payload: dict[str, Any] = {
+        "type": "appeal",
+        "id": uid,
+        "categoryId": int(code),
+        "regionCode": "40",
+        "oktmo": oktmo,
+        "address": gen.address(oktmo),
+        "coordinates": {"lat": lat, "lon": lon},
+        "text": gen.with_personal_data(text, person, person.phone),
+        "createdAt": gen.iso(created),
+        "status": "REGISTERED",
+        "firstAnswerAt": None,
+        "attachmentsCount": rng.randint(0, 3),
+        "applicant": applicant,
+        "official": official,
+        "urgent": urgent,
+        "publicResonance": public,
+    }
+    if gen.chance(0.3):
+        del payload["type"]  # older widget clients send the original shape
+    for optional in ("address", "coordinates", "attachmentsCount", "firstAnswerAt"):
+        if gen.optional():
+            del payload[optional]
+    if "coordinates" in payload and gen.chance(0.1):
+        payload["coordinates"] = None  # no GPS fix
+    priority = sla.priority_for(subcategory.sla_class, emergency=urgent, high=public)
+    covered = deadlines_covered(created, subcategory, priority, official=official, region_tz=gen.tz)
+    drafts = [
+        Draft(
+            FEED,
+            source_id,
+            payload,
+            created,
+            "appeal",
+            appeal_expect(source_id, created, [(source_id, created, "received")], covered=covered),
+            APPEAL_DEFECTS,
+        )
+    ]
+    for status, at, extra in _steps(gen, created, _executor(gen, subcategory, oktmo)):
+        record = {"type": "status", "appealId": uid, "status": status, "changedAt": gen.iso(at), **extra}
+        expect = Expect(events=frozenset({(source_id, at, STATUSES[status])}))
+        drafts.append(Draft(FEED, source_id, record, at, "status", expect, STATUS_DEFECTS))
+    if len(drafts) > 2 and gen.chance(gen.quirks.out_of_order):
+        # The portal's queues are per record type: the appeal may arrive after its first status changes.
+        drafts[0].sent_at = gen.after(drafts[min(2, len(drafts) - 1)].at, 1, 600)
+    return drafts
+
+
+def break_record(gen: Gen, draft: Draft, defect: str) -> dict[str, Any]:
+    """A copy of the record with exactly one defect of the given kind."""
+    rng, broken = gen.rng, dict(draft.payload)
+    status = draft.kind == "status"
+    time_field = "changedAt" if status else "createdAt"
+    if defect == "unmapped_code":
+        broken["categoryId"] = rng.choice([9999, 3001, 1699])
+    elif defect == "missing_field":
+        del broken["appealId" if status else "id"]
+    elif defect == "bad_timestamp":
+        broken[time_field] = rng.choice(["2026-13-45T10:00:00+03:00", "вчера", "20.11.2026 09:00", "1900-01-01T00:00"])
+    elif defect == "out_of_range" and status:
+        broken["rating"] = rng.choice([0, 6, 7, 10])
+    elif defect == "out_of_range":
+        lon = (broken.get("coordinates") or {}).get("lon", 36.26)
+        broken["coordinates"] = {"lat": rng.choice([91.5, -123.0, 540.1]), "lon": lon}
+    elif defect == "unknown_reference" and status:
+        broken["status"] = rng.choice(["ARCHIVED", "DRAFT"])
+    elif defect == "unknown_reference":
+        broken["oktmo"] = rng.choice(["45000000", "29999999"])
+    elif defect == "outside_calendar":  # a device clock years ahead, on a 59-FZ appeal
+        broken["official"] = True
+        broken["createdAt"] = "2031-06-16T10:00:00+03:00"
+    else:
+        raise ValueError(f"POS {draft.kind} records cannot carry defect {defect!r}")
+    return broken
