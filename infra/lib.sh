@@ -95,6 +95,18 @@ cur_wait() {
 }
 
 cur_port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# cur_ports_free NAME PORT...: fail before starting NAME when one of its loopback ports is already
+# taken: otherwise the health check could be answered by a process this state directory does not
+# own (another checkout's stack, a leftover) and everything after would talk to the wrong server.
+cur_ports_free() {
+  local name="$1" port; shift
+  for port in "$@"; do
+    if cur_port_open 127.0.0.1 "$port"; then
+      cur_die "$name: port $port is already in use by a process not started from $CUR_STATE_DIR (see: ss -ltnp 'sport = :$port'); stop it or choose other ports"
+    fi
+  done
+}
 cur_http_ok() { curl -fsS -o /dev/null --max-time 5 "$1"; }
 
 # cur_status NAME CHECK...: one line of status for NAME.

@@ -65,11 +65,15 @@ def main() -> None:
         "SETTINGS max_block_size = 1, function_sleep_max_microseconds_per_block = 0"
     )
     print(f"serving ClickHouse {chdb_engine.__name__} from {data_dir}", flush=True)
+    # The normal way out is KILL QUERY, which cancels the idle query. The engine reports errors
+    # (a port already taken, a damaged data path) either as an exception or in its result.
     try:
-        chdb_engine.query(sql, "TabSeparated", path=str(data_dir))
-    except Exception as exc:  # the normal way out is KILL QUERY, which cancels the idle query
-        if "QUERY_WAS_CANCELLED" not in str(exc):
-            raise
+        result = chdb_engine.query(sql, "TabSeparated", path=str(data_dir))
+        error = result.error_message() or ""
+    except Exception as exc:
+        error = str(exc)
+    if error and "QUERY_WAS_CANCELLED" not in error:
+        sys.exit(f"ClickHouse failed: {error}")
     print("ClickHouse stopped", flush=True)
 
 

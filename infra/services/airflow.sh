@@ -71,6 +71,7 @@ start() {
   for name in "${COMPONENTS[@]}"; do cur_is_running "$name" || all_up=0; done
   if ((all_up)) && healthy; then cur_log "airflow already running"; print_login; return 0; fi
 
+  cur_is_running airflow-api-server || cur_ports_free airflow "$CUR_AIRFLOW_PORT"
   cur_log "migrating the Airflow metadata database"
   "$AIRFLOW_BIN" db migrate >>"$LOG_DIR/airflow-migrate.log" 2>&1 ||
     { tail -n 40 "$LOG_DIR/airflow-migrate.log" >&2; cur_die "airflow db migrate failed"; }

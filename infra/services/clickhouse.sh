@@ -12,6 +12,7 @@ ready() { [[ "$(query 'SELECT 1')" == 1 ]] && cur_port_open "$CLICKHOUSE_HOST" "
 start() {
   [[ -x "$ENGINE_PY" ]] || cur_die "ClickHouse engine not installed: run infra/install.sh"
   mkdir -p "$WORK"
+  cur_is_running "$NAME" || cur_ports_free "$NAME" "$CLICKHOUSE_PORT" "$CLICKHOUSE_HTTP_PORT"
   cur_start "$NAME" "$ENGINE_PY" "$REPO_ROOT/infra/clickhouse/serve.py" "$WORK"
   cur_wait "$NAME" 120 ready
 }

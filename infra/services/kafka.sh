@@ -17,6 +17,7 @@ ready() { cur_port_open 127.0.0.1 "$KAFKA_PORT" && grep -q "Kafka Server started
 start() {
   compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || cur_die "Kafka jars missing: run infra/install.sh"
   if cur_is_running "$NAME"; then cur_log "$NAME already running"; return 0; fi
+  cur_ports_free "$NAME" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
   mkdir -p "$KAFKA_DATA" "$KAFKA_HOME"
   KAFKA_PORT="$KAFKA_PORT" KAFKA_CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" KAFKA_DATA="$KAFKA_DATA" \
     "$PYTHON_BOOT" -c 'import os, string, sys; print(string.Template(sys.stdin.read()).substitute(os.environ))' \

@@ -21,6 +21,7 @@ start() {
     [[ $EUID -eq 0 ]] && chown postgres "$PGDATA"
     as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >>"$LOG_DIR/$NAME.log" 2>&1
   fi
+  cur_is_running "$NAME" || cur_ports_free "$NAME" "$CUR_POSTGRES_PORT"
   cur_start "$NAME" bash -c "$(declare -f as_pg); as_pg '$PG_BIN/postgres' -D '$PGDATA' -p '$CUR_POSTGRES_PORT' \
     -c listen_addresses=127.0.0.1 -c unix_socket_directories='$RUN_DIR' -c max_connections=200"
   cur_wait "$NAME" 60 ready

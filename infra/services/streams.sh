@@ -7,6 +7,7 @@ ready() { cur_http_ok "http://127.0.0.1:$CUR_STREAMS_WEB_PORT/"; }
 
 start() {
   [[ -x "$PIPELINE_PY" ]] || cur_die "pipeline environment not installed: run infra/install.sh"
+  cur_is_running "$NAME" || cur_ports_free "$NAME" "$CUR_STREAMS_WEB_PORT"
   cur_start "$NAME" "$PIPELINE_PY" -m streams worker --loglevel=info
   cur_wait "$NAME" 120 ready
 }

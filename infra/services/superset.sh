@@ -95,6 +95,7 @@ start() {
     print_login
     return 0
   fi
+  cur_is_running "$NAME" || cur_ports_free superset "$CUR_SUPERSET_PORT"
   prepare_metadata
   import_assets
   # Two workers of four threads: a dashboard loads its charts in parallel; queries may take 2 min.
