@@ -41,7 +41,7 @@ from cur.migrate import migrate
 from cur.pseudonymize import Pseudonymizer
 from cur.schema import Appeal
 from cur.settings import REPO_ROOT, Settings
-from infra.kafka.topics import ensure_topics
+from infra.kafka.topics import RAW_PARTITIONS, ensure_topics
 from streams.feeds import NORMALIZERS
 from streams.generator import RawEvent, generate_day
 from streams.records import Context, KafkaMeta, Rejected, normalize_record
@@ -171,14 +171,8 @@ async def run_baseline(settings: Settings, expected: int) -> None:
     client = native_client(settings, database=settings.clickhouse_database)
     insert = f"INSERT INTO {BASELINE_TABLE} (topic, partition, offset, key, value) VALUES"
     try:
-        await consumer.topics()  # fetches the metadata: an unsubscribed consumer knows no partitions before
-        tps = [
-            TopicPartition(t, p)
-            for t in settings.raw_topics.values()
-            for p in sorted(consumer.partitions_for_topic(t) or [])
-        ]
-        if not tps:
-            raise RuntimeError("the raw topics have no partitions: nothing to consume")
+        # The partitions infra/kafka/topics.py created (an unsubscribed consumer has no metadata to ask).
+        tps = [TopicPartition(t, p) for t in settings.raw_topics.values() for p in range(RAW_PARTITIONS)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         stored = 0
