@@ -198,7 +198,7 @@ def start_worker(settings: Settings, name: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CUR_STREAMS_APP_ID": f"cur-bench-{name}-{int(time.time())}"}
     with log_path.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker", "--loglevel=warning"],
+            [sys.executable, "-m", "streams", "worker", "--loglevel=warn"],
             cwd=REPO_ROOT,
             env=env,
             stdout=out,
@@ -356,7 +356,12 @@ def main() -> None:
     worker = start_worker(settings, "throughput")
     try:
         first, last, at_first = watch(
-            settings, "SELECT sum(events_in) FROM stream_batches", records, 1800, "worker records"
+            settings,
+            "SELECT sum(events_in) FROM stream_batches",
+            records,
+            1800,
+            "worker records",
+            alive=lambda: worker.poll() is None,
         )
     finally:
         stop_worker(worker)
@@ -373,7 +378,14 @@ def main() -> None:
     try:
         warmup = events[:50]
         asyncio.run(publish(settings, warmup))
-        watch(settings, "SELECT sum(events_in) FROM stream_batches", len(warmup), 180, "worker warm-up")
+        watch(
+            settings,
+            "SELECT sum(events_in) FROM stream_batches",
+            len(warmup),
+            180,
+            "worker warm-up",
+            alive=lambda: worker.poll() is None,
+        )
         stream = events[50 : 50 + int(args.rate * args.seconds)]
         poller = OffsetPoller(settings)
         poller.start()

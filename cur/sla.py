@@ -375,12 +375,15 @@ def deadlines_for(
         known = ", ".join(sorted(RULES.sla_classes))
         raise ValueError(f"unknown sla_class {sla_class!r} (known: {known})")
     candidates: list[datetime] = []
+    first_answer_at = first_answer_deadline(created_at, priority)
     rule = RULES.fix.get(sla_class)
     if rule is not None:
         candidates.append(_apply(rule, created_at, region_tz))
     if official:
-        candidates.append(_apply(RULES.official, created_at, region_tz))
-    return Deadlines(
-        first_answer_at=first_answer_deadline(created_at, priority),
-        resolve_by=min(candidates, default=None),
-    )
+        by_law = _apply(RULES.official, created_at, region_tz)
+        candidates.append(by_law)
+        # A written appeal under 59-FZ is answered within the law's term, not the 8 h of the region's
+        # operational channels; an emergency or a high-importance one keeps its hours.
+        if priority is Priority.NORMAL:
+            first_answer_at = by_law
+    return Deadlines(first_answer_at=first_answer_at, resolve_by=min(candidates, default=None))

@@ -259,6 +259,14 @@ def test_official_appeals_get_30_days(created: str, expected_msk: str) -> None:
     assert result.resolve_by == msk(expected_msk)
 
 
+def test_official_normal_appeal_is_answered_within_the_law_emergency_keeps_its_hour() -> None:
+    created = msk("2026-11-20T10:00")
+    normal = deadlines_for(created, Priority.NORMAL, "normal", official=True, region_tz=MSK)
+    assert normal.first_answer_at == normal.resolve_by == msk("2026-12-22T00:00")  # day 30 is Sunday: end of Monday
+    urgent = deadlines_for(created, Priority.EMERGENCY, "emergency", official=True, region_tz=MSK)
+    assert urgent.first_answer_at == msk("2026-11-20T11:00")
+
+
 def test_official_counts_the_local_day() -> None:
     # 22:30 UTC on 2 March is already 3 March in Moscow
     result = deadlines_for(utc("2026-03-02T22:30"), Priority.NORMAL, "normal", official=True, region_tz=MSK)
