@@ -40,20 +40,22 @@ def _executor(gen: Gen, subcategory: taxonomy.Subcategory, oktmo: str) -> str:
 
 def _steps(gen: Gen, created: datetime, executor: str) -> list[tuple[str, datetime, dict[str, Any]]]:
     """The appeal's life after filing: (portal status, moment, extra fields)."""
+    # Timing follows the regions' norm of a first answer within 8 hours: most appeals are moderated,
+    # assigned and answered within it (a median of about 4-5 hours), a tail of them late, some by days.
     rng, steps = gen.rng, []
-    t = gen.after(created, 300, 3 * HOUR)
+    t = gen.after(created, 300, HOUR)
     steps.append(("MODERATION", t, {}))
     if gen.chance(0.05):
         t = gen.after(t, HOUR, DAY)
         return [*steps, ("REJECTED", t, {"comment": rng.choice(texts.REJECTIONS)})]
-    t = gen.after(t, 1800, 12 * HOUR)
+    t = gen.after(t, 600, 2 * HOUR)
     steps.append(("ASSIGNED", t, {"executor": executor}))
     if gen.chance(0.6):
-        t = gen.after(t, 1800, DAY)
+        t = gen.after(t, 600, 2 * HOUR)
         steps.append(("IN_WORK", t, {}))
     if not gen.chance(0.85):
         return steps
-    t = gen.after(t, HOUR, min(rng.expovariate(1 / (20 * HOUR)), 6 * DAY) + HOUR)
+    t = gen.after(t, 1800, min(rng.expovariate(1 / (2.5 * HOUR)), 3 * DAY) + 1800)
     steps.append(("ANSWERED", t, {"executor": executor, "comment": rng.choice(texts.ANSWERS)}))
     if gen.chance(0.6):
         rating = rng.choices([1, 2, 3, 4, 5], weights=[10, 10, 15, 30, 35])[0]
