@@ -45,6 +45,16 @@ class InvalidAppeal(ValueError):
     """The record cannot become a canonical appeal; the message is the reason shown to operators."""
 
 
+def _check_identity(source: str, source_id: str, status: str) -> None:
+    """What every canonical record must name: a known source, an id, a known lifecycle status."""
+    if source not in SOURCES:
+        raise InvalidAppeal(f"unknown source {source!r}")
+    if not source_id:
+        raise InvalidAppeal("empty source id")
+    if status not in STATUSES:
+        raise InvalidAppeal(f"unknown status {status!r}")
+
+
 @dataclass(frozen=True)
 class Appeal:
     appeal_id: uuid.UUID
@@ -71,12 +81,7 @@ class Appeal:
     applicant_pseudonym: str = ""  # keyed hash of the applicant (cur.pseudonymize); "" when anonymous
 
     def __post_init__(self) -> None:
-        if self.source not in SOURCES:
-            raise InvalidAppeal(f"unknown source {self.source!r}")
-        if not self.source_id:
-            raise InvalidAppeal("empty source id")
-        if self.status not in STATUSES:
-            raise InvalidAppeal(f"unknown status {self.status!r}")
+        _check_identity(self.source, self.source_id, self.status)
         for name in ("created_at", "sla_deadline_at", "ingested_at", "first_response_at", "resolve_by"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -125,12 +130,7 @@ class StatusEvent:
     kafka_offset: int
 
     def __post_init__(self) -> None:
-        if self.source not in SOURCES:
-            raise InvalidAppeal(f"unknown source {self.source!r}")
-        if not self.source_id:
-            raise InvalidAppeal("empty source id")
-        if self.status not in STATUSES:
-            raise InvalidAppeal(f"unknown status {self.status!r}")
+        _check_identity(self.source, self.source_id, self.status)
         for name in ("event_at", "ingested_at"):
             if getattr(self, name).tzinfo is None:
                 raise InvalidAppeal(f"{name} has no time zone")
