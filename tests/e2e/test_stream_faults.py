@@ -26,6 +26,7 @@ from clickhouse_driver import Client
 from cur.clickhouse import native_client
 from cur.migrate import migrate
 from cur.settings import REPO_ROOT, Settings
+from infra.kafka.topics import RAW_PARTITIONS
 from streams.generator import GeneratedDay, RawEvent, generate_day, publish
 from tests.e2e.conftest import reset_topics, run_infra, wait_for
 
@@ -269,6 +270,18 @@ def test_two_workers_share_partitions_through_rebalances(
         load.join()
         wait_until_complete(settings, generated)
         assert_exact(settings, clickhouse, generated)
+        # The leader samples consumer lag into ClickHouse: every raw partition, caught up at the end.
+        latest_lag = (
+            "SELECT count(), sum(lag) FROM (SELECT topic, partition, argMax(lag, sampled_at) AS lag"
+            f" FROM consumer_lag WHERE consumer_group = '{app_id}' GROUP BY topic, partition)"
+        )
+        partitions = len(settings.raw_topics) * RAW_PARTITIONS
+        wait_for(
+            lambda: tuple(clickhouse.execute(latest_lag)[0]) == (partitions, 0),
+            timeout=60,
+            what="a consumer-lag sample of every raw partition showing it caught up",
+            interval=2,
+        )
     finally:
         first.stop()
         if second is not None:
