@@ -219,12 +219,15 @@ async def sample_consumer_lag() -> list[tuple]:
     await consumer.start()
     try:
         committed = await admin.list_consumer_group_offsets(settings.streams_app_id)
+        # Partitions from the cluster itself: a consumer without subscriptions has no metadata.
         tps = [
-            TopicPartition(topic, p)
-            for topic in settings.raw_topics.values()
-            for p in sorted(consumer.partitions_for_topic(topic) or [])
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in await admin.describe_topics(list(settings.raw_topics.values()))
+            for partition in sorted(topic["partitions"], key=lambda p: p["partition"])
         ]
-        ends = await consumer.end_offsets(tps) if tps else {}
+        if not tps:
+            raise RuntimeError("the raw topics have no partitions")
+        ends = await consumer.end_offsets(tps)
     finally:
         await consumer.stop()
         await admin.close()
@@ -240,9 +243,9 @@ async def sample_consumer_lag() -> list[tuple]:
 @app.timer(interval=LAG_SAMPLE_S, on_leader=True)
 async def record_consumer_lag() -> None:
     try:
-        rows = await sample_consumer_lag()
-    except Exception as exc:  # a sampling failure must never stop the worker
-        log.warning("could not sample consumer lag: %s", exc)
+        rows = await asyncio.wait_for(sample_consumer_lag(), timeout=LAG_SAMPLE_S)
+    except Exception as exc:  # a sampling failure (or a hang) must never stop the worker
+        log.warning("could not sample consumer lag: %s", repr(exc))
         return
     LAST_LAG.update(
         sampled_at=rows[0][0].isoformat() if rows else None,
