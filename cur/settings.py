@@ -48,6 +48,9 @@ class Settings:
 
 
 FEEDS: tuple[str, ...] = ("pos", "112", "safe_city", "housing")
+# The pseudonymization key of development and CI stacks. Pseudonyms made with it are not secret:
+# production sets CUR_PSEUDONYMIZATION_KEY to a long random value (the stream worker warns otherwise).
+DEV_PSEUDONYMIZATION_KEY = "dev-only-not-a-secret"
 
 
 def load() -> Settings:
@@ -63,7 +66,7 @@ def load() -> Settings:
         analytics_database=_env("CUR_ANALYTICS_DATABASE", "analytics"),
         kafka_bootstrap=_env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
         region_tz=_env("CUR_REGION_TZ", "Europe/Moscow"),
-        pseudonymization_key=_env("CUR_PSEUDONYMIZATION_KEY", "dev-only-not-a-secret"),
+        pseudonymization_key=_env("CUR_PSEUDONYMIZATION_KEY", DEV_PSEUDONYMIZATION_KEY),
         postgres_port=int(_env("CUR_POSTGRES_PORT", "15432")),
         airflow_port=int(_env("CUR_AIRFLOW_PORT", "18080")),
         superset_port=int(_env("CUR_SUPERSET_PORT", "18088")),

@@ -46,6 +46,11 @@ log = logging.getLogger("streams")
 settings = settings_module.load()
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 PSEUDONYMIZER = Pseudonymizer.from_settings(settings)
+if settings.pseudonymization_key == settings_module.DEV_PSEUDONYMIZATION_KEY:
+    log.warning(
+        "CUR_PSEUDONYMIZATION_KEY is not set: applicants are pseudonymized with the development key,"
+        " which is fine for a demo and wrong for real personal data"
+    )
 
 app = faust.App(
     settings.streams_app_id,
