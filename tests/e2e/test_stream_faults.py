@@ -27,7 +27,7 @@ from cur.clickhouse import native_client
 from cur.migrate import migrate
 from cur.settings import REPO_ROOT, Settings
 from infra.kafka.topics import RAW_PARTITIONS
-from streams.generator import GeneratedDay, RawEvent, generate_day, publish
+from streams.generator import GeneratedDay, RawEvent, generate_day
 from tests.e2e.conftest import reset_topics, run_infra, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -40,10 +40,12 @@ TABLES = ("appeals", "appeal_status_events", "rejected_events", "stream_batches"
 class Worker:
     """One `python -m streams worker` process of the consumer group `app_id`."""
 
-    def __init__(self, settings: Settings, app_id: str, name: str, web_port: int) -> None:
+    def __init__(
+        self, settings: Settings, app_id: str, name: str, web_port: int, env: dict[str, str] | None = None
+    ) -> None:
         self.log_path = settings.state_dir / "logs" / f"faults-{name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "CUR_STREAMS_APP_ID": app_id, "CUR_STREAMS_WEB_PORT": str(web_port)}
+        env = {**os.environ, "CUR_STREAMS_APP_ID": app_id, "CUR_STREAMS_WEB_PORT": str(web_port), **(env or {})}
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streams", "worker", "--loglevel=info"],
@@ -191,19 +193,25 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
     fresh: tuple[Settings, str], clickhouse: Client, generated: GeneratedDay
 ) -> None:
     settings, app_id = fresh
-    asyncio.run(publish(generated.events, settings))
-    worker = Worker(settings, app_id, "kill9-a", settings.streams_web_port)
+    # Small batches under a steady load: the kill lands while batches are being stored and records
+    # keep arriving, however fast the worker is.
+    small_batches = {"CUR_STREAMS_BATCH_MAX": "100", "CUR_STREAMS_BATCH_WITHIN_S": "0.2"}
+    worker = Worker(settings, app_id, "kill9-a", settings.streams_web_port, env=small_batches)
+    load = Load(settings, generated.events, per_second=500).start()  # about 15 s of load
     try:
         total = expected_appeals(generated)
-        wait_for(lambda: appeals_landed(settings) > total // 4, timeout=120, what="a quarter of the appeals")
+        wait_for(lambda: appeals_landed(settings) > 200, timeout=120, what="the first appeals")
+        assert load.thread.is_alive(), "the load ended before the kill: make it longer"
         worker.kill9()
         landed_before_restart = appeals_landed(settings)
-        assert landed_before_restart < total, "the load was too small to kill the worker mid-way"
-        worker = Worker(settings, app_id, "kill9-b", settings.streams_web_port)
+        assert landed_before_restart < total, "everything landed before the kill: make the load longer"
+        worker = Worker(settings, app_id, "kill9-b", settings.streams_web_port, env=small_batches)
+        load.join()
         wait_until_complete(settings, generated)
         assert_exact(settings, clickhouse, generated)
     finally:
         worker.stop()
+        load.thread.join(timeout=120)
 
 
 def test_clickhouse_down_under_load_then_caught_up(
