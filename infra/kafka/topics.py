@@ -40,6 +40,23 @@ async def ensure_topics(settings: settings_module.Settings) -> list[str]:
         await admin.close()
 
 
+async def recreate_topics(settings: settings_module.Settings) -> None:
+    """Delete the platform's topics and create them again, empty (tests and benchmarks start so)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        ours = {spec.name for spec in topic_specs(settings)} & set(await admin.list_topics())
+        if ours:
+            await admin.delete_topics(sorted(ours))
+            for _ in range(100):  # deletion completes asynchronously on the broker
+                if not ours & set(await admin.list_topics()):
+                    break
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+    await ensure_topics(settings)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
     created = asyncio.run(ensure_topics(settings_module.load()))

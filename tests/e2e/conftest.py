@@ -14,13 +14,12 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from clickhouse_driver import Client
 
 from cur import settings as settings_module
 from cur.clickhouse import native_client
 from cur.settings import REPO_ROOT, Settings
-from infra.kafka.topics import ensure_topics
+from infra.kafka.topics import recreate_topics
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -75,23 +74,6 @@ def run_infra(*args: str, env: dict[str, str] | None = None) -> None:
         raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
 
-async def _reset_topics(settings: Settings) -> None:
-    """Delete and recreate the platform's topics: each test starts from empty raw topics."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        ours = [t for t in [*settings.raw_topics.values(), settings.dead_letter_topic] if t in existing]
-        if ours:
-            await admin.delete_topics(ours)
-            for _ in range(100):
-                if not set(ours) & set(await admin.list_topics()):
-                    break
-                await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
-    await ensure_topics(settings)
-
-
 def reset_topics(settings: Settings) -> None:
-    asyncio.run(_reset_topics(settings))
+    """Each test starts from empty raw topics."""
+    asyncio.run(recreate_topics(settings))
