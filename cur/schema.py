@@ -12,9 +12,10 @@ Inserts name their columns (`COLUMNS`, `STATUS_EVENT_COLUMNS`); see `cur/migrati
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
 from cur.sla import Priority
@@ -37,7 +38,9 @@ STATUS_RANK: dict[str, int] = {status: rank for rank, status in enumerate(STATUS
 APPEAL_NAMESPACE = uuid.UUID("6f1d3a52-6c1e-4a8e-9a0b-2f4c1d7e9b10")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def appeal_id_for(source: str, source_id: str) -> uuid.UUID:
+    """Cached: an appeal's status changes follow it closely, and uuid5 costs ~3 µs a record."""
     return uuid.uuid5(APPEAL_NAMESPACE, f"{source}:{source_id}")
 
 
@@ -92,24 +95,32 @@ class Appeal:
             raise InvalidAppeal(f"longitude {self.lon} out of range")
 
     def as_row(self) -> tuple:
-        """Values in column order, times in UTC, enums as strings: ready for a ClickHouse insert."""
-        return tuple(_plain(value) for value in _appeal_values(self))
+        """Values in column order, times as epoch milliseconds, enums as strings: a ClickHouse insert row."""
+        values = list(_appeal_values(self))
+        for i in _APPEAL_TIMES:
+            values[i] = epoch_ms(values[i])
+        values[_APPEAL_PRIORITY] = values[_APPEAL_PRIORITY].value
+        return tuple(values)
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Appeal))
 
 
-def _plain(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    if isinstance(value, Priority):
-        return value.value
-    return value
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(moment: datetime | None) -> int | None:
+    """A DateTime64(3) column's own value. The driver would convert each datetime through pytz
+    time zones itself (measured: a third of an insert's time), and passes integers through."""
+    return None if moment is None else (moment - _EPOCH) // _MS
 
 
 # Field values in column order. Not dataclasses.astuple: it deep-copies every value, and was
 # measured at 57 µs a record on the stream path, three times the cost of the insert itself.
 _appeal_values = attrgetter(*COLUMNS)
+_APPEAL_TIMES = tuple(i for i, f in enumerate(fields(Appeal)) if "datetime" in str(f.type))
+_APPEAL_PRIORITY = COLUMNS.index("priority")
 
 
 @dataclass(frozen=True)
@@ -138,11 +149,16 @@ class StatusEvent:
             raise InvalidAppeal(f"rating {self.rating} is outside 1..5")
 
     def as_row(self) -> tuple:
-        return tuple(_plain(value) for value in _status_event_values(self))
+        """Values in column order, times as epoch milliseconds (see `epoch_ms`)."""
+        values = list(_status_event_values(self))
+        for i in _STATUS_EVENT_TIMES:
+            values[i] = epoch_ms(values[i])
+        return tuple(values)
 
 
 STATUS_EVENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(StatusEvent))
 _status_event_values = attrgetter(*STATUS_EVENT_COLUMNS)
+_STATUS_EVENT_TIMES = tuple(i for i, f in enumerate(fields(StatusEvent)) if "datetime" in str(f.type))
 
 Canonical = Appeal | StatusEvent
 

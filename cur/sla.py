@@ -27,6 +27,7 @@ Semantics (all day arithmetic in the region's local time, every result an aware 
 from __future__ import annotations
 
 import csv
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,9 +93,9 @@ class SlaRules:
     fix: Mapping[str, DayRule]  # by the taxonomy's sla_class
     official: DayRule  # 59-FZ written appeals
 
-    @property
+    @functools.cached_property
     def sla_classes(self) -> frozenset[str]:
-        """Every sla_class the rules know: a priority class or a fast track."""
+        """Every sla_class the rules know: a priority class or a fast track (asked for every appeal)."""
         return frozenset(p.value for p in Priority) | frozenset(self.fix)
 
 

@@ -1,10 +1,10 @@
-"""The Faust application: one agent per feed, each normalizing its raw topic into ClickHouse.
+"""The Faust worker: normalizes every raw feed into ClickHouse.
 
-Agents consume in batches (`take_events`, bounded in size and time): a batch is normalized,
-written to ClickHouse (streams/sink.py), its rejected records published to the dead-letter topic,
-and only then does the agent take the next batch; Faust acknowledges a taken batch only at that
-point, so committed offsets never pass a record that is not stored. Several workers with the same
-application id share the partitions; a rebalance hands a partition over from its last commit.
+The records themselves go through the ingester (streams/ingest.py), a service of this app that
+consumes the raw topics in batches: a batch is normalized, written to ClickHouse (streams/sink.py),
+its rejected records published to the dead-letter topic, and only then are its offsets committed.
+Several workers with the same `CUR_STREAMS_APP_ID` share the partitions; a rebalance hands a
+partition over after the batch in flight is committed.
 
 What an operator looks at:
 - `GET /metrics/` on the worker's web view: events in / appeals and status events out / rejected
@@ -18,13 +18,9 @@ What an operator looks at:
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 import socket
-import time
-from collections import deque
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,10 +29,9 @@ import faust
 from cur import settings as settings_module
 from cur.clickhouse import native_client
 from cur.pseudonymize import Pseudonymizer
-from cur.schema import Appeal, StatusEvent
 from streams.feeds import NORMALIZERS
-from streams.records import Context, KafkaMeta, Rejected, normalize_record
-from streams.sink import Batch, ClickHouseSink
+from streams.ingest import FeedCounters, Ingester, dead_letter_value
+from streams.records import Rejected
 
 BATCH_MAX = int(os.environ.get("CUR_STREAMS_BATCH_MAX", "5000"))
 BATCH_WITHIN_S = float(os.environ.get("CUR_STREAMS_BATCH_WITHIN_S", "0.5"))
@@ -52,8 +47,10 @@ if settings.pseudonymization_key == settings_module.DEV_PSEUDONYMIZATION_KEY:
         " which is fine for a demo and wrong for real personal data"
     )
 
+# The raw topics' consumer group is `streams_app_id` (the ingester's); Faust's own group, which only
+# elects the leader for the timers, gets a name of its own.
 app = faust.App(
-    settings.streams_app_id,
+    f"{settings.streams_app_id}-worker",
     broker=";".join(f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")),
     key_serializer="raw",
     value_serializer="raw",
@@ -68,149 +65,30 @@ app = faust.App(
 dead_letter_topic = app.topic(settings.dead_letter_topic, key_serializer="raw", value_serializer="json")
 
 
-@dataclass
-class FeedCounters:
-    """This worker's running totals for one feed, shown on /metrics/."""
-
-    events_in: int = 0
-    appeals_out: int = 0
-    status_events_out: int = 0
-    rejected: int = 0
-    filtered: int = 0
-    unmapped_codes: int = 0
-    batches: int = 0
-    insert_retries: int = 0
-    last_batch_ms: float = 0.0
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
-
-    def as_dict(self) -> dict[str, Any]:
-        ordered = sorted(self.latencies_ms)
-
-        def pct(p: float) -> float | None:
-            return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1) if ordered else None
-
-        return {
-            "events_in": self.events_in,
-            "appeals_out": self.appeals_out,
-            "status_events_out": self.status_events_out,
-            "rejected": self.rejected,
-            "filtered": self.filtered,
-            "unmapped_codes": self.unmapped_codes,
-            "batches": self.batches,
-            "insert_retries": self.insert_retries,
-            "last_batch_ms": round(self.last_batch_ms, 1),
-            "latency_ms_p50": pct(0.50),
-            "latency_ms_p99": pct(0.99),
-        }
-
-
 COUNTERS: dict[str, FeedCounters] = {feed: FeedCounters() for feed in NORMALIZERS}
 LAST_LAG: dict[str, Any] = {"sampled_at": None, "partitions": []}
 
 
-def normalize_batch(feed: str, events: list[faust.EventT], ingested_at: datetime) -> Batch:
-    normalizer = NORMALIZERS[feed]
-    offsets: dict[tuple[str, int], tuple[int, int]] = {}
-    batch = Batch(feed, offsets)
-    for event in events:
-        message = event.message
-        key = (message.topic, message.partition)
-        first, last = offsets.get(key, (message.offset, message.offset))
-        offsets[key] = (min(first, message.offset), max(last, message.offset))
-        ctx = Context(
-            KafkaMeta(message.topic, message.partition, message.offset), ingested_at, settings.tz, PSEUDONYMIZER
+async def send_dead_letter(record: Rejected) -> None:
+    key = f"{record.meta.topic}:{record.meta.partition}:{record.meta.offset}".encode()
+    await dead_letter_topic.send(key=key, value=dead_letter_value(record))
+
+
+@app.service
+class WorkerIngester(Ingester):
+    """The worker's ingester (streams/ingest.py), started and stopped with the Faust app."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            settings,
+            worker=WORKER,
+            pseudonymizer=PSEUDONYMIZER,
+            counters=COUNTERS,
+            send_dead_letter=send_dead_letter,
+            batch_max=BATCH_MAX,
+            batch_within_s=BATCH_WITHIN_S,
+            **kwargs,
         )
-        result = normalize_record(feed, normalizer, event.value, ctx, key=message.key)
-        if isinstance(result, Rejected):
-            batch.rejected.append(result)
-            continue
-        if not result:
-            batch.filtered += 1
-        for record in result:
-            if isinstance(record, Appeal):
-                batch.appeals.append(record)
-            elif isinstance(record, StatusEvent):
-                batch.status_events.append(record)
-    return batch
-
-
-async def publish_dead_letters(rejected: list[Rejected]) -> None:
-    for record in rejected:
-        await dead_letter_topic.send(
-            key=f"{record.meta.topic}:{record.meta.partition}:{record.meta.offset}".encode(),
-            value={
-                "feed": record.feed,
-                "topic": record.meta.topic,
-                "partition": record.meta.partition,
-                "offset": record.meta.offset,
-                "reason": record.reason,
-                "unmapped_code": record.unmapped_code,
-                "raw_payload": record.raw_payload.decode("utf-8", errors="replace"),
-                "raw_payload_b64": base64.b64encode(record.raw_payload).decode("ascii"),
-            },
-        )
-
-
-def make_agent(feed: str) -> None:
-    topic = app.topic(settings.raw_topics[feed], key_serializer="raw", value_serializer="raw")
-    counters = COUNTERS[feed]
-
-    async def normalize_feed(stream: faust.StreamT) -> None:
-        sink = ClickHouseSink(settings)
-        try:
-            async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-                started = time.perf_counter()
-                events = list(events)
-                batch = normalize_batch(feed, events, datetime.now(UTC))
-                await asyncio.to_thread(sink.write, batch)
-                await publish_dead_letters(batch.rejected)
-                batch_ms = (time.perf_counter() - started) * 1000
-                oldest = min(event.message.timestamp for event in events)
-                latency_ms = max(0.0, time.time() - oldest) * 1000
-                unmapped = sum(r.unmapped_code for r in batch.rejected)
-                counters.events_in += len(events)
-                counters.appeals_out += len(batch.appeals)
-                counters.status_events_out += len(batch.status_events)
-                counters.rejected += len(batch.rejected)
-                counters.filtered += batch.filtered
-                counters.unmapped_codes += unmapped
-                counters.batches += 1
-                counters.insert_retries = sink.retries
-                counters.last_batch_ms = batch_ms
-                counters.latencies_ms.append(latency_ms)
-                row = (
-                    datetime.now(UTC),
-                    WORKER,
-                    feed,
-                    len(events),
-                    len(batch.appeals),
-                    len(batch.status_events),
-                    len(batch.rejected),
-                    batch.filtered,
-                    unmapped,
-                    batch_ms,
-                    latency_ms,
-                )
-                await asyncio.to_thread(sink.record_batch, row)
-                log.info(
-                    "%s: %d in, %d appeals, %d status events, %d rejected (%d unmapped), stored in %.0f ms",
-                    feed,
-                    len(events),
-                    len(batch.appeals),
-                    len(batch.status_events),
-                    len(batch.rejected),
-                    unmapped,
-                    batch_ms,
-                )
-        finally:
-            sink.close()
-
-    normalize_feed.__name__ = normalize_feed.__qualname__ = f"normalize_{feed}"
-    app.agent(topic, name=f"normalize_{feed}")(normalize_feed)
-
-
-for _feed in NORMALIZERS:
-    make_agent(_feed)
 
 
 async def sample_consumer_lag() -> list[tuple]:

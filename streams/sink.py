@@ -1,7 +1,7 @@
 """Batched, idempotent writes of canonical records and rejected records to ClickHouse.
 
-Each agent owns one `ClickHouseSink` (clickhouse-driver clients are not shared between threads)
-and calls `write` once per batch, before the batch's offsets are acknowledged.
+The ingester (streams/ingest.py) owns one `ClickHouseSink` and calls `write` once per batch,
+before the batch's offsets are committed.
 
 Why a batch can never land twice:
 - every insert carries `insert_deduplication_token` built from the batch's topic, partition and
@@ -13,7 +13,7 @@ Why a batch can never land twice:
   so readers that use FINAL — Spark, dbt, GX, the tests — never see them twice.
 
 ClickHouse unavailable: the insert is retried with exponential backoff (capped) until it
-succeeds. The agent does not move on meanwhile, so its offsets are not committed and nothing is
+succeeds. The ingester does not move on meanwhile, so its offsets are not committed and nothing is
 lost; the worker catches up from Kafka once ClickHouse is back.
 """
 
@@ -63,9 +63,8 @@ MAX_BACKOFF_S = 15.0
 
 @dataclass
 class Batch:
-    """What one agent took from one raw topic in one go, normalized."""
+    """What the worker took from the raw topics in one go, normalized."""
 
-    feed: str
     offsets: dict[tuple[str, int], tuple[int, int]]  # (topic, partition) -> (first, last) offset
     appeals: list[Appeal] = field(default_factory=list)
     status_events: list[StatusEvent] = field(default_factory=list)
@@ -91,7 +90,7 @@ class ClickHouseSink:
         self.retries = 0  # inserts that had to be retried, for the worker's metrics page
 
     def write(self, batch: Batch) -> None:
-        """Blocking; agents call it in a worker thread. Returns only once every row is stored."""
+        """Blocking; the ingester calls it in a worker thread. Returns only once every row is stored."""
         now = datetime.now(UTC)
         parts: list[tuple[str, Sequence[tuple]]] = [
             ("appeals", [a.as_row() for a in batch.appeals]),
@@ -102,10 +101,10 @@ class ClickHouseSink:
             if rows:
                 self._insert(table, rows, batch.token(table))
 
-    def record_batch(self, row: tuple) -> None:
-        """One row of `stream_batches`. Metrics are best effort: a failure is logged, never retried."""
+    def record_batches(self, rows: list[tuple]) -> None:
+        """Rows of `stream_batches`. Metrics are best effort: a failure is logged, never retried."""
         try:
-            self._client.execute(self._tables["stream_batches"], [row])
+            self._client.execute(self._tables["stream_batches"], rows)
         except (ClickHouseError, OSError, EOFError) as exc:
             log.warning("could not record batch metrics: %s", exc)
             self._client.disconnect()

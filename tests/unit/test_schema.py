@@ -108,11 +108,13 @@ def test_invalid_appeals_are_refused(overrides: dict, message: str) -> None:
         make_appeal(**overrides)
 
 
-def test_row_is_in_utc_with_plain_enum_values() -> None:
-    row = make_appeal().as_row()
+def test_row_has_times_as_epoch_milliseconds_and_plain_enum_values() -> None:
+    appeal = make_appeal()
+    row = appeal.as_row()
     assert len(row) == len(COLUMNS)
     assert row[COLUMNS.index("priority")] == "normal"
-    assert row[COLUMNS.index("created_at")].tzinfo == UTC
+    assert row[COLUMNS.index("created_at")] == int(appeal.created_at.timestamp() * 1000)
+    assert row[COLUMNS.index("first_response_at")] is None
 
 
 def test_every_feed_code_maps_to_a_known_subcategory() -> None:
