@@ -30,8 +30,7 @@ from cur import settings as settings_module
 from cur.clickhouse import native_client
 from cur.pseudonymize import Pseudonymizer
 from streams.feeds import NORMALIZERS
-from streams.ingest import FeedCounters, Ingester, dead_letter_value
-from streams.records import Rejected
+from streams.ingest import FeedCounters, Ingester
 
 BATCH_MAX = int(os.environ.get("CUR_STREAMS_BATCH_MAX", "5000"))
 BATCH_WITHIN_S = float(os.environ.get("CUR_STREAMS_BATCH_WITHIN_S", "0.5"))
@@ -62,16 +61,10 @@ app = faust.App(
     web_port=settings.streams_web_port,
     web_host="127.0.0.1",
 )
-dead_letter_topic = app.topic(settings.dead_letter_topic, key_serializer="raw", value_serializer="json")
 
 
 COUNTERS: dict[str, FeedCounters] = {feed: FeedCounters() for feed in NORMALIZERS}
 LAST_LAG: dict[str, Any] = {"sampled_at": None, "partitions": []}
-
-
-async def send_dead_letter(record: Rejected) -> None:
-    key = f"{record.meta.topic}:{record.meta.partition}:{record.meta.offset}".encode()
-    await dead_letter_topic.send(key=key, value=dead_letter_value(record))
 
 
 @app.service
@@ -84,7 +77,6 @@ class WorkerIngester(Ingester):
             worker=WORKER,
             pseudonymizer=PSEUDONYMIZER,
             counters=COUNTERS,
-            send_dead_letter=send_dead_letter,
             batch_max=BATCH_MAX,
             batch_within_s=BATCH_WITHIN_S,
             **kwargs,

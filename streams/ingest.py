@@ -5,13 +5,13 @@ stream → `take_events` buffer, with a task and a `wait_first` per message), ~1
 measured (bench/RESULTS.md), more than the whole budget of a record. The ingester therefore runs
 inside the Faust worker as a service with its own aiokafka consumer and works on what one poll
 returns: a list of records per partition, normalized, stored and committed together. Faust still
-runs the worker: start-up and shutdown, the web view with `/metrics/`, the leader-only timers, the
-dead-letter producer.
+runs the worker: start-up and shutdown, the web view with `/metrics/`, the leader-only timers.
 
 Guarantees (tested in tests/e2e/test_stream_faults.py):
 - a batch is cut by size (`CUR_STREAMS_BATCH_MAX` records) or time (`CUR_STREAMS_BATCH_WITHIN_S`
   after its first record), stored in ClickHouse (streams/sink.py: retried until it succeeds,
-  idempotent), and only then are its offsets committed;
+  idempotent), its rejected records delivered to the dead-letter topic, and only then are its
+  offsets committed;
 - the consumer group is `CUR_STREAMS_APP_ID`: workers with the same id share the raw partitions;
   a rebalance waits for the batch in flight to be stored and committed before the partitions move,
   so the next owner starts exactly after it;
@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from mode import Service
@@ -139,25 +140,27 @@ def normalize_batch(
     return batch, parts
 
 
-class _WaitForBatchInFlight(ConsumerRebalanceListener):
-    """Partitions move only between batches: revocation waits until the batch in flight is committed."""
+class _SettleBeforeRevoking(ConsumerRebalanceListener):
+    """Partitions move only between batches: revocation waits until every taken batch is committed."""
 
-    def __init__(self, in_flight: asyncio.Lock) -> None:
-        self.in_flight = in_flight
+    def __init__(self, ingester: Ingester) -> None:
+        self.ingester = ingester
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        async with self.in_flight:
-            log.info("partitions revoked: %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(revoked)))
+        await self.ingester.settle()
+        log.info("partitions revoked: %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(revoked)))
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         log.info("partitions assigned: %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(assigned)))
 
 
-DeadLetterSender = Callable[[Rejected], Awaitable[Any]]
-
-
 class Ingester(Service):
-    """One consumer of every raw topic; the loop cuts, normalizes, stores and commits batches."""
+    """One consumer of every raw topic; the loop cuts, normalizes, stores and commits batches.
+
+    Two batches overlap: while one is being written to ClickHouse (in a thread, mostly waiting for
+    the server), the next is taken and normalized. Batches are stored and committed strictly in
+    the order they were taken.
+    """
 
     def __init__(
         self,
@@ -166,7 +169,6 @@ class Ingester(Service):
         worker: str,
         pseudonymizer: Pseudonymizer,
         counters: dict[str, FeedCounters],
-        send_dead_letter: DeadLetterSender,
         batch_max: int,
         batch_within_s: float,
         **kwargs: Any,
@@ -176,12 +178,13 @@ class Ingester(Service):
         self.worker = worker
         self.pseudonymizer = pseudonymizer
         self.counters = counters
-        self.send_dead_letter = send_dead_letter
         self.batch_max = batch_max
         self.batch_within_s = batch_within_s
         self.topic_feeds = {topic: feed for feed, topic in settings.raw_topics.items()}
-        self.in_flight = asyncio.Lock()
+        self.in_flight = asyncio.Lock()  # held while a batch is taken and normalized, and by `settle`
+        self.storing: asyncio.Future[None] | None = None  # the batch being stored and committed
         self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None  # the dead-letter topic's
         self.sink: ClickHouseSink | None = None
 
     async def on_start(self) -> None:
@@ -194,15 +197,31 @@ class Ingester(Service):
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
-        self.consumer.subscribe(list(self.topic_feeds), listener=_WaitForBatchInFlight(self.in_flight))
+        self.consumer.subscribe(list(self.topic_feeds), listener=_SettleBeforeRevoking(self))
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all", linger_ms=5)
+        await self.producer.start()
         await self.consumer.start()
 
     async def on_stop(self) -> None:
-        async with self.in_flight:  # let the batch in flight finish storing and committing
+        try:
+            await self.settle()  # let the batches in flight finish storing and committing
+        finally:
             if self.consumer is not None:
                 await self.consumer.stop()
+            if self.producer is not None:
+                await self.producer.stop()
             if self.sink is not None:
                 self.sink.close()
+
+    async def settle(self) -> None:
+        """Return once every batch taken so far is stored and committed."""
+        async with self.in_flight:
+            await self._stored()
+
+    async def _stored(self) -> None:
+        storing, self.storing = self.storing, None
+        if storing is not None:
+            await storing
 
     @Service.task
     async def _ingest(self) -> None:
@@ -210,8 +229,15 @@ class Ingester(Service):
             try:
                 async with self.in_flight:
                     records = await self._take()
-                    if records:
-                        await self._store(records)
+                    if not records:
+                        await self._stored()
+                        continue
+                    started = time.perf_counter()
+                    batch, parts = normalize_batch(
+                        records, self.topic_feeds, datetime.now(UTC), self.settings, self.pseudonymizer
+                    )
+                    await self._stored()  # the previous batch first: offsets are committed in order
+                    self.storing = asyncio.ensure_future(self._store(batch, parts, started))
             except KafkaError as exc:  # the broker away, a rejoin: aiokafka reconnects, we poll again
                 log.warning("polling the raw topics failed (%s); retrying", exc)
                 await asyncio.sleep(1.0)
@@ -236,13 +262,10 @@ class Ingester(Service):
                 return records  # nothing within the wait: let the loop check for shutdown and rebalances
         return records
 
-    async def _store(self, records: list[ConsumerRecord]) -> None:
-        assert self.consumer is not None and self.sink is not None
-        started = time.perf_counter()
-        batch, parts = normalize_batch(records, self.topic_feeds, datetime.now(UTC), self.settings, self.pseudonymizer)
+    async def _store(self, batch: Batch, parts: dict[str, FeedPart], started: float) -> None:
+        assert self.sink is not None
         await asyncio.to_thread(self.sink.write, batch)
-        for rejected in batch.rejected:
-            await self.send_dead_letter(rejected)
+        await self._send_dead_letters(batch.rejected)
         await self._commit(batch)
         batch_ms = (time.perf_counter() - started) * 1000
         now = time.time()
@@ -286,6 +309,17 @@ class Ingester(Service):
                 batch_ms,
             )
         await asyncio.to_thread(self.sink.record_batches, rows)
+
+    async def _send_dead_letters(self, rejected: list[Rejected]) -> None:
+        """Delivered (acknowledged by the broker) before the batch's offsets are committed."""
+        assert self.producer is not None
+        topic = self.settings.dead_letter_topic
+        deliveries = []
+        for record in rejected:
+            key = f"{record.meta.topic}:{record.meta.partition}:{record.meta.offset}".encode()
+            value = json.dumps(dead_letter_value(record), ensure_ascii=False).encode()
+            deliveries.append(await self.producer.send(topic, key=key, value=value))
+        await asyncio.gather(*deliveries)
 
     async def _commit(self, batch: Batch) -> None:
         assert self.consumer is not None

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from cur.pseudonymize import Pseudonymizer
 from cur.schema import Appeal, Canonical, StatusEvent, event_of
 from cur.taxonomy import UnmappedCode
@@ -83,7 +85,12 @@ def decode_json(payload: bytes) -> dict[str, Any]:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         text = payload.decode("cp1251")
-    value = json.loads(text)
+    try:
+        value = orjson.loads(text)  # a quarter of json's time
+    except orjson.JSONDecodeError:
+        # What orjson refuses and json takes (NaN, integers past 64 bits, lone surrogates) goes on to
+        # the field checks, as before; a malformed record gets json's own reason.
+        value = json.loads(text)
     if not isinstance(value, dict):
         raise ValueError(f"expected a JSON object, got {type(value).__name__}")
     return value
