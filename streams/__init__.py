@@ -1,1 +1,1 @@
-"""Stream processing: Faust agents that normalize the four raw feeds into canonical appeals."""
+"""Stream processing: Faust workers that normalize the four raw feeds into canonical appeals."""

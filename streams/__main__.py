@@ -1,4 +1,4 @@
-"""`python -m streams worker -l info` starts a Faust worker with every feed's agent."""
+"""`python -m streams worker -l info` starts a Faust worker that ingests every feed."""
 
 from streams.app import app
 

@@ -141,12 +141,13 @@ def normalize_batch(
 
 
 class _SettleBeforeRevoking(ConsumerRebalanceListener):
-    """Partitions move only between batches: revocation waits until every taken batch is committed."""
+    """Partitions move only between batches: what was stored is committed, what was being taken is dropped."""
 
     def __init__(self, ingester: Ingester) -> None:
         self.ingester = ingester
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        self.ingester.generation += 1  # a batch still being taken comes again to the partitions' next owner
         await self.ingester.settle()
         log.info("partitions revoked: %s", ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(revoked)))
 
@@ -181,8 +182,9 @@ class Ingester(Service):
         self.batch_max = batch_max
         self.batch_within_s = batch_within_s
         self.topic_feeds = {topic: feed for feed, topic in settings.raw_topics.items()}
-        self.in_flight = asyncio.Lock()  # held while a batch is taken and normalized, and by `settle`
+        self.in_flight = asyncio.Lock()  # held while a taken batch is normalized and handed to storing
         self.storing: asyncio.Future[None] | None = None  # the batch being stored and committed
+        self.generation = 0  # partition revocations so far: a batch taken across one is dropped
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None  # the dead-letter topic's
         self.sink: ClickHouseSink | None = None
@@ -227,11 +229,11 @@ class Ingester(Service):
     async def _ingest(self) -> None:
         while not self.should_stop:
             try:
+                # Not under the lock: aiokafka's poll waits out a rebalance, whose revocation needs the lock.
+                records, generation = await self._take()
                 async with self.in_flight:
-                    records = await self._take()
-                    if not records:
-                        await self._stored()
-                        continue
+                    if not records or generation != self.generation:
+                        continue  # nothing taken, or taken from partitions that have moved since
                     started = time.perf_counter()
                     batch, parts = normalize_batch(
                         records, self.topic_feeds, datetime.now(UTC), self.settings, self.pseudonymizer
@@ -241,12 +243,13 @@ class Ingester(Service):
             except KafkaError as exc:  # the broker away, a rejoin: aiokafka reconnects, we poll again
                 log.warning("polling the raw topics failed (%s); retrying", exc)
                 await asyncio.sleep(1.0)
-            await asyncio.sleep(0)  # a waiting rebalance takes the lock here, between batches
 
-    async def _take(self) -> list[ConsumerRecord]:
-        """Records until the batch is full or `batch_within_s` passed since its first record."""
+    async def _take(self) -> tuple[list[ConsumerRecord], int]:
+        """Records until the batch is full or `batch_within_s` passed since its first record, and the
+        partition generation they were all taken in."""
         assert self.consumer is not None
         records: list[ConsumerRecord] = []
+        generation = self.generation
         deadline: float | None = None
         while len(records) < self.batch_max and not self.should_stop:
             wait_s = self.batch_within_s if deadline is None else deadline - time.monotonic()
@@ -254,13 +257,15 @@ class Ingester(Service):
                 break
             wanted = self.batch_max - len(records)
             polled = await self.consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=wanted)
+            if generation != self.generation:  # partitions moved during the poll: start the batch afresh
+                records, generation, deadline = [], self.generation, None
             for tp_records in polled.values():
                 records.extend(tp_records)
             if records and deadline is None:
                 deadline = time.monotonic() + self.batch_within_s
             elif not records:
-                return records  # nothing within the wait: let the loop check for shutdown and rebalances
-        return records
+                break  # nothing within the wait: let the loop check for shutdown
+        return records, generation
 
     async def _store(self, batch: Batch, parts: dict[str, FeedPart], started: float) -> None:
         assert self.sink is not None

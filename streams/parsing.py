@@ -289,27 +289,36 @@ def local_date(raw: dict[str, Any], field: str, *, formats: tuple[str, ...] = ("
 
 
 _FAST_DIRECTIVES = {
-    "%d": "(?P<day>[0-9]{1,2})",
-    "%m": "(?P<month>[0-9]{1,2})",
-    "%Y": "(?P<year>[0-9]{4})",
-    "%H": "(?P<hour>[0-9]{1,2})",
-    "%M": "(?P<minute>[0-9]{1,2})",
-    "%S": "(?P<second>[0-9]{1,2})",
+    "%Y": ("year", "([0-9]{4})"),
+    "%m": ("month", "([0-9]{1,2})"),
+    "%d": ("day", "([0-9]{1,2})"),
+    "%H": ("hour", "([0-9]{1,2})"),
+    "%M": ("minute", "([0-9]{1,2})"),
+    "%S": ("second", "([0-9]{1,2})"),
 }
+_FIELD_ORDER = ("year", "month", "day", "hour", "minute", "second")
 
 
 @functools.lru_cache(maxsize=32)
-def _fast_pattern(fmt: str) -> re.Pattern[str] | None:
-    """A regex for a numeric strptime format, or None for a format with other directives."""
-    out = []
+def _fast_pattern(fmt: str) -> tuple[re.Pattern[str], tuple[int, ...]] | None:
+    """A regex for a format of %Y %m %d and %H %M %S, and where each of datetime's positional
+    arguments is among its groups; None for any other format."""
+    names: list[str] = []
+    out: list[str] = []
     for part in re.split(r"(%.)", fmt):
         if part.startswith("%") and len(part) == 2:
-            if part not in _FAST_DIRECTIVES or _FAST_DIRECTIVES[part] in out:
+            if part not in _FAST_DIRECTIVES or _FAST_DIRECTIVES[part][0] in names:
                 return None
-            out.append(_FAST_DIRECTIVES[part])
+            name, group = _FAST_DIRECTIVES[part]
+            names.append(name)
+            out.append(group)
         else:
             out.append(r"\s+".join(re.escape(piece) for piece in part.split(" ")))
-    return re.compile("".join(out))
+    present = [name in names for name in _FIELD_ORDER]
+    if present != sorted(present, reverse=True) or not all(present[:3]):
+        return None  # datetime's positional arguments: the date, then a prefix of hour, minute, second
+    order = tuple(names.index(name) for name in _FIELD_ORDER if name in names)
+    return re.compile("".join(out)), order
 
 
 def _fast_strptime(value: str, fmt: str) -> datetime | None:
@@ -317,16 +326,16 @@ def _fast_strptime(value: str, fmt: str) -> datetime | None:
 
     It accepts only ASCII digits where strptime takes more, so whatever it parses strptime parses
     the same; None sends the value on to strptime itself."""
-    pattern = _fast_pattern(fmt)
-    found = pattern.fullmatch(value) if pattern is not None else None
+    compiled = _fast_pattern(fmt)
+    if compiled is None:
+        return None
+    pattern, order = compiled
+    found = pattern.fullmatch(value)
     if found is None:
         return None
-    fields = {name: int(digits) for name, digits in found.groupdict().items()}
-    fields.setdefault("year", 1900)  # strptime's defaults for a format without them
-    fields.setdefault("month", 1)
-    fields.setdefault("day", 1)
+    groups = found.groups()
     try:
-        return datetime(**fields)
+        return datetime(*[int(groups[i]) for i in order])
     except ValueError:
         return None
 
