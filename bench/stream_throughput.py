@@ -333,20 +333,21 @@ def main() -> None:
 
     # The rate is in appeals/s, as the target is; the feeds send their other records (status changes,
     # heartbeats, ...) alongside, so records go out faster by the mix's ratio.
-    records_rate = args.rate * records / with_appeal
+    lat_events = events
+    if args.rate * args.seconds * records / with_appeal > len(events):
+        lat_appeals = int(args.rate * args.seconds * 1.1)
+        log(f"generating {lat_appeals} appeals for {args.seconds:.0f}s at {args.rate:,.0f} appeals/s")
+        lat_events = make_events(lat_appeals, args.seed + 1, settings)
+    records_rate = args.rate * len(lat_events) / appeal_records(lat_events)
+    needed = min(len(lat_events), int(records_rate * args.seconds) + 50)
     log(
         f"latency: the worker fed at {args.rate:,.0f} appeals/s ({records_rate:,.0f} records/s) for {args.seconds:.0f}s"
     )
-    needed = int(records_rate * args.seconds) + 50
-    if needed > len(events):
-        appeals_needed = int(args.appeals * needed / len(events)) + 1
-        log(f"  generating {appeals_needed} appeals for {args.seconds:.0f}s at that rate")
-        events = make_events(appeals_needed, args.seed + 1, settings)
     asyncio.run(recreate_topics(settings))
     reset_tables(settings)
     worker = start_worker(settings, "latency")
     try:
-        warmup = events[:50]
+        warmup = lat_events[:50]
         asyncio.run(publish(warmup, settings))
         watch(
             settings,
@@ -356,7 +357,7 @@ def main() -> None:
             "worker warm-up",
             alive=lambda: worker.poll() is None,
         )
-        stream = events[50:needed]
+        stream = lat_events[50:needed]
         poller = OffsetPoller(settings)
         poller.start()
         sent = asyncio.run(produce_at_rate(settings, stream, records_rate))
@@ -373,7 +374,7 @@ def main() -> None:
     client.disconnect()
     lat = latencies(sent, poller.samples, appeal_offsets)
     achieved_records = len(sent) / max(sent[-1][3] - sent[0][3], 1e-9)
-    achieved = achieved_records * len(lat) / len(sent)  # appeals/s: the appeal records among those sent
+    achieved = achieved_records * appeal_records(stream) / len(stream)  # appeals/s, by the generator's truth
     p50, p99 = percentile(lat, 0.50), percentile(lat, 0.99)
 
     figures = {

@@ -80,3 +80,9 @@ def test_decode_json_reads_what_json_reads(document: dict) -> None:
 )
 def test_decode_json_reads_what_orjson_refuses_or_reads_otherwise_as_json_does(payload: bytes) -> None:
     assert json.dumps(decode_json(payload)) == json.dumps(json.loads(payload))
+
+
+@pytest.mark.parametrize("payload", [b"18446744073709551616", b"-9223372036854775809", b"[1e400]"])
+def test_decode_json_refuses_a_non_object_with_the_type_json_reads(payload: bytes) -> None:
+    with pytest.raises(ValueError, match=f"got {type(json.loads(payload)).__name__}"):
+        decode_json(payload)
