@@ -38,7 +38,7 @@ class Settings:
     airflow_port: int
     superset_port: int
     streams_web_port: int  # Faust worker's web view
-    streams_app_id: str  # Faust application id = Kafka consumer group
+    streams_app_id: str  # Kafka consumer group of the raw topics; the Faust app id is derived from it
     dead_letter_topic: str = "deadletter.appeals"
     raw_topics: dict[str, str] = field(default_factory=dict)
 

@@ -2,7 +2,7 @@
 
 The records themselves go through the ingester (streams/ingest.py), a service of this app that
 consumes the raw topics in batches: a batch is normalized, written to ClickHouse (streams/sink.py),
-its rejected records published to the dead-letter topic, and only then are its offsets committed.
+its rejected records delivered to the dead-letter topic, and only then are its offsets committed.
 Several workers with the same `CUR_STREAMS_APP_ID` share the partitions; a rebalance hands a
 partition over after the batch in flight is committed.
 
@@ -51,12 +51,8 @@ if settings.pseudonymization_key == settings_module.DEV_PSEUDONYMIZATION_KEY:
 app = faust.App(
     f"{settings.streams_app_id}-worker",
     broker=";".join(f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")),
-    key_serializer="raw",
-    value_serializer="raw",
     store="memory://",
     datadir=str(settings.state_dir / "data" / "streams"),
-    topic_partitions=4,
-    consumer_auto_offset_reset="earliest",
     web_bind="127.0.0.1",
     web_port=settings.streams_web_port,
     web_host="127.0.0.1",

@@ -231,18 +231,20 @@ class Ingester(Service):
             try:
                 # Not under the lock: aiokafka's poll waits out a rebalance, whose revocation needs the lock.
                 records, generation = await self._take()
-                async with self.in_flight:
-                    if not records or generation != self.generation:
-                        continue  # nothing taken, or taken from partitions that have moved since
-                    started = time.perf_counter()
-                    batch, parts = normalize_batch(
-                        records, self.topic_feeds, datetime.now(UTC), self.settings, self.pseudonymizer
-                    )
-                    await self._stored()  # the previous batch first: offsets are committed in order
-                    self.storing = asyncio.ensure_future(self._store(batch, parts, started))
             except KafkaError as exc:  # the broker away, a rejoin: aiokafka reconnects, we poll again
                 log.warning("polling the raw topics failed (%s); retrying", exc)
                 await asyncio.sleep(1.0)
+                continue
+            # Anything failing from here on stops the worker: the batch's offsets stay uncommitted.
+            async with self.in_flight:
+                if not records or generation != self.generation:
+                    continue  # nothing taken, or taken from partitions that have moved since
+                started = time.perf_counter()
+                batch, parts = normalize_batch(
+                    records, self.topic_feeds, datetime.now(UTC), self.settings, self.pseudonymizer
+                )
+                await self._stored()  # the previous batch first: offsets are committed in order
+                self.storing = asyncio.ensure_future(self._store(batch, parts, started))
 
     async def _take(self) -> tuple[list[ConsumerRecord], int]:
         """Records until the batch is full or `batch_within_s` passed since its first record, and the
@@ -256,7 +258,14 @@ class Ingester(Service):
             if wait_s <= 0:
                 break
             wanted = self.batch_max - len(records)
-            polled = await self.consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=wanted)
+            try:
+                polled = await self.consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=wanted)
+            except KafkaError:
+                if not records:
+                    raise
+                # The consumer's position is past what was taken: store it rather than drop it (the
+                # error comes again with the next poll, if it lasts).
+                break
             if generation != self.generation:  # partitions moved during the poll: start the batch afresh
                 records, generation, deadline = [], self.generation, None
             for tp_records in polled.values():
@@ -316,15 +325,27 @@ class Ingester(Service):
         await asyncio.to_thread(self.sink.record_batches, rows)
 
     async def _send_dead_letters(self, rejected: list[Rejected]) -> None:
-        """Delivered (acknowledged by the broker) before the batch's offsets are committed."""
+        """Delivered (acknowledged by the broker) before the batch's offsets are committed; retried
+        while the broker is away, like the inserts (a copy sent twice is keyed by its offset)."""
         assert self.producer is not None
         topic = self.settings.dead_letter_topic
-        deliveries = []
-        for record in rejected:
-            key = f"{record.meta.topic}:{record.meta.partition}:{record.meta.offset}".encode()
-            value = json.dumps(dead_letter_value(record), ensure_ascii=False).encode()
-            deliveries.append(await self.producer.send(topic, key=key, value=value))
-        await asyncio.gather(*deliveries)
+        messages = [
+            (
+                f"{r.meta.topic}:{r.meta.partition}:{r.meta.offset}".encode(),
+                json.dumps(dead_letter_value(r), ensure_ascii=False).encode(),
+            )
+            for r in rejected
+        ]
+        backoff = 0.5
+        while True:
+            try:
+                deliveries = [await self.producer.send(topic, key=key, value=value) for key, value in messages]
+                await asyncio.gather(*deliveries)
+                return
+            except KafkaError as exc:
+                log.warning("dead letters not delivered (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 15.0)
 
     async def _commit(self, batch: Batch) -> None:
         assert self.consumer is not None
