@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import statistics
@@ -33,6 +34,7 @@ from datetime import date
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from cur import settings as settings_module
 from cur.clickhouse import native_client
@@ -210,29 +212,51 @@ class OffsetPoller(threading.Thread):
 
 
 async def produce_at_rate(settings: Settings, events: list[RawEvent], rate: float) -> list[tuple[str, int, int, float]]:
-    """Send `events` at `rate` records/s; returns (topic, partition, offset, send time) of each."""
+    """Send `events` at `rate` records/s; returns (topic, partition, offset, send time) of each.
+
+    Every 10 ms the records due are sent as one batch per partition (aiokafka's `send_batch`, keys
+    partitioned as the default partitioner does): a record at a time cost the load generator ~27 µs,
+    half a core at the latency run's rate, taken from the worker it measures on a 2-core machine.
+    """
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks=1, linger_ms=5)
     await producer.start()
-    sent: list[tuple[asyncio.Future, float, str]] = []
+    partitioner = DefaultPartitioner()
+    partitions = {topic: sorted(await producer.partitions_for(topic)) for topic in settings.raw_topics.values()}
+
+    @functools.cache
+    def partition_of(topic: str, key: bytes) -> int:
+        return partitioner(key, partitions[topic], partitions[topic])
+
+    sent: list[tuple[asyncio.Future, str, int, int, float]] = []  # batch, topic, partition, records, at
     try:
         started = time.monotonic()
         tick = 0.01
-        per_tick = rate * tick
         done = 0
         while done < len(events):
-            due = int((time.monotonic() - started) / tick * per_tick) + 1
-            while done < min(due, len(events)):
-                event = events[done]
+            due = min(len(events), int((time.monotonic() - started) * rate) + 1)
+            by_partition: dict[tuple[str, int], list[RawEvent]] = {}
+            for event in events[done:due]:
                 topic = settings.raw_topics[event.feed]
-                future = await producer.send(topic, key=event.key, value=event.value)
-                sent.append((future, time.time(), topic))
-                done += 1
+                by_partition.setdefault((topic, partition_of(topic, event.key)), []).append(event)
+            at = time.time()
+            for (topic, partition), group in by_partition.items():
+                batch, count = producer.create_batch(), 0
+                for event in group:
+                    if batch.append(key=event.key, value=event.value, timestamp=None) is None:  # full
+                        sent.append(
+                            (await producer.send_batch(batch, topic, partition=partition), topic, partition, count, at)
+                        )
+                        batch, count = producer.create_batch(), 0
+                        batch.append(key=event.key, value=event.value, timestamp=None)
+                    count += 1
+                sent.append((await producer.send_batch(batch, topic, partition=partition), topic, partition, count, at))
+            done = due
             await asyncio.sleep(tick)
         await producer.flush()
         results = []
-        for future, at, topic in sent:
-            meta = await future
-            results.append((topic, meta.partition, meta.offset, at))
+        for future, topic, partition, count, at in sent:
+            base = (await future).offset
+            results.extend((topic, partition, base + i, at) for i in range(count))
         return results
     finally:
         await producer.stop()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import logging
 import time
@@ -190,6 +191,9 @@ class Ingester(Service):
         self.sink: ClickHouseSink | None = None
 
     async def on_start(self) -> None:
+        # Everything loaded so far (Faust, aiokafka, the taxonomy, the calendar) lives as long as the
+        # worker: keep it out of the collector's full passes, which otherwise walk it again and again.
+        gc.freeze()
         self.sink = ClickHouseSink(self.settings)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap,
