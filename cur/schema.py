@@ -13,6 +13,7 @@ Inserts name their columns (`COLUMNS`, `STATUS_EVENT_COLUMNS`); see `cur/migrati
 from __future__ import annotations
 
 import functools
+import hashlib
 import uuid
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -38,10 +39,17 @@ STATUS_RANK: dict[str, int] = {status: rank for rank, status in enumerate(STATUS
 APPEAL_NAMESPACE = uuid.UUID("6f1d3a52-6c1e-4a8e-9a0b-2f4c1d7e9b10")
 
 
+_NAMESPACE_BYTES = APPEAL_NAMESPACE.bytes
+_UUID5_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))  # version and variant bits
+_UUID5_SET = (5 << 76) | (0x8000 << 48)  # version 5, RFC 4122 variant
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def appeal_id_for(source: str, source_id: str) -> uuid.UUID:
-    """Cached: an appeal's status changes follow it closely, and uuid5 costs ~3 µs a record."""
-    return uuid.uuid5(APPEAL_NAMESPACE, f"{source}:{source_id}")
+    """`uuid.uuid5(APPEAL_NAMESPACE, "source:source_id")`, computed as uuid5 does but at half its cost
+    (~3 µs for every new appeal on the stream path), and cached: status changes follow their appeal."""
+    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{source}:{source_id}".encode()).digest()
+    return uuid.UUID(int=(int.from_bytes(digest[:16]) & _UUID5_CLEAR) | _UUID5_SET)
 
 
 class InvalidAppeal(ValueError):

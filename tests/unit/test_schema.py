@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cur import sla, taxonomy
 from cur.migrate import MIGRATIONS_DIR, _statements
-from cur.schema import COLUMNS, SOURCES, STATUS_EVENT_COLUMNS, STATUSES, Appeal, InvalidAppeal, appeal_id_for
+from cur.schema import (
+    APPEAL_NAMESPACE,
+    COLUMNS,
+    SOURCES,
+    STATUS_EVENT_COLUMNS,
+    STATUSES,
+    Appeal,
+    InvalidAppeal,
+    appeal_id_for,
+)
 
 
 def ddl_columns(sql: str) -> list[str]:
@@ -91,6 +103,12 @@ def make_appeal(**overrides: object) -> Appeal:
     }
     values.update(overrides)
     return Appeal(**values)  # type: ignore[arg-type]
+
+
+@settings(max_examples=300)
+@given(source=st.sampled_from(SOURCES), source_id=st.text(min_size=1, max_size=40))
+def test_appeal_id_is_the_standard_uuid5(source: str, source_id: str) -> None:
+    assert appeal_id_for(source, source_id) == uuid.uuid5(APPEAL_NAMESPACE, f"{source}:{source_id}")
 
 
 @pytest.mark.parametrize(
