@@ -43,7 +43,7 @@ from cur.schema import Appeal, StatusEvent
 from cur.settings import Settings
 from streams.feeds import NORMALIZERS
 from streams.records import Context, KafkaMeta, Rejected, normalize_record
-from streams.sink import Batch, ClickHouseSink
+from streams.sink import FIRST_BACKOFF_S, MAX_BACKOFF_S, Batch, ClickHouseSink
 
 log = logging.getLogger("streams.ingest")
 
@@ -287,6 +287,7 @@ class Ingester(Service):
         await self._commit(batch)
         batch_ms = (time.perf_counter() - started) * 1000
         now = time.time()
+        stored_at = datetime.now(UTC)
         rows = []
         for part in parts.values():
             latency_ms = max(0.0, now * 1000 - part.oldest_ms)
@@ -303,7 +304,7 @@ class Ingester(Service):
             counters.latencies_ms.append(latency_ms)
             rows.append(
                 (
-                    datetime.now(UTC),
+                    stored_at,
                     self.worker,
                     part.feed,
                     part.events_in,
@@ -340,7 +341,7 @@ class Ingester(Service):
             )
             for r in rejected
         ]
-        backoff = 0.5
+        backoff = FIRST_BACKOFF_S
         while True:
             try:
                 deliveries = [await self.producer.send(topic, key=key, value=value) for key, value in messages]
@@ -349,7 +350,7 @@ class Ingester(Service):
             except KafkaError as exc:
                 log.warning("dead letters not delivered (%s); retrying in %.1fs", exc, backoff)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 15.0)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     async def _commit(self, batch: Batch) -> None:
         assert self.consumer is not None
