@@ -63,6 +63,19 @@ class FeedCounters:
     last_batch_ms: float = 0.0
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
 
+    def add(self, part: FeedPart, batch_ms: float, latency_ms: float, insert_retries: int) -> None:
+        """Count one stored batch's share of this feed."""
+        self.events_in += part.events_in
+        self.appeals_out += part.appeals
+        self.status_events_out += part.status_events
+        self.rejected += part.rejected
+        self.filtered += part.filtered
+        self.unmapped_codes += part.unmapped
+        self.batches += 1
+        self.insert_retries = insert_retries
+        self.last_batch_ms = batch_ms
+        self.latencies_ms.append(latency_ms)
+
     def as_dict(self) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
 
@@ -96,6 +109,22 @@ class FeedPart:
     filtered: int = 0
     unmapped: int = 0
     oldest_ms: int = 0  # Kafka timestamp of the feed's oldest record in the batch
+
+    def row(self, stored_at: datetime, worker: str, batch_ms: float, latency_ms: float) -> tuple:
+        """Its row of `stream_batches` (columns: streams.sink.BATCH_COLUMNS)."""
+        return (
+            stored_at,
+            worker,
+            self.feed,
+            self.events_in,
+            self.appeals,
+            self.status_events,
+            self.rejected,
+            self.filtered,
+            self.unmapped,
+            batch_ms,
+            latency_ms,
+        )
 
 
 def normalize_batch(
@@ -291,32 +320,8 @@ class Ingester(Service):
         rows = []
         for part in parts.values():
             latency_ms = max(0.0, now * 1000 - part.oldest_ms)
-            counters = self.counters[part.feed]
-            counters.events_in += part.events_in
-            counters.appeals_out += part.appeals
-            counters.status_events_out += part.status_events
-            counters.rejected += part.rejected
-            counters.filtered += part.filtered
-            counters.unmapped_codes += part.unmapped
-            counters.batches += 1
-            counters.insert_retries = self.sink.retries
-            counters.last_batch_ms = batch_ms
-            counters.latencies_ms.append(latency_ms)
-            rows.append(
-                (
-                    stored_at,
-                    self.worker,
-                    part.feed,
-                    part.events_in,
-                    part.appeals,
-                    part.status_events,
-                    part.rejected,
-                    part.filtered,
-                    part.unmapped,
-                    batch_ms,
-                    latency_ms,
-                )
-            )
+            self.counters[part.feed].add(part, batch_ms, latency_ms, self.sink.retries)
+            rows.append(part.row(stored_at, self.worker, batch_ms, latency_ms))
             log.info(
                 "%s: %d in, %d appeals, %d status events, %d rejected (%d unmapped), stored in %.0f ms",
                 part.feed,
