@@ -232,6 +232,7 @@ class DayLoad:
     feeds: dict[str, FeedCount]
     not_sent: int  # records left out: not sent by `until`
     seconds: float
+    cpu_seconds: float  # of this process on this day: what the day cost, however busy the machine was
     pid: int
     max_rss_mib: float  # the process's peak so far
 
@@ -261,7 +262,7 @@ def load_day(
     until: datetime | None,
 ) -> DayLoad:
     """Generate, normalize and insert one day; at most ~FLUSH_ROWS rows wait in memory besides the events."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with _collector_after_the_day():
         generated = generate_day(day, lives, seed, settings.tz, until=until)
         rows = DayRows(day)
@@ -278,6 +279,7 @@ def load_day(
         rows.feeds,
         len(generated.events) - loaded,
         time.perf_counter() - started,
+        time.process_time() - cpu_started,
         os.getpid(),
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
@@ -320,6 +322,7 @@ class Summary:
     days_done: int = 0
     not_sent: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     worker_rss_mib: dict[int, float] = field(default_factory=dict)
 
     def add(self, load: DayLoad) -> None:
@@ -327,6 +330,7 @@ class Summary:
             self.feeds[feed].add(count)
         self.days_done += 1
         self.not_sent += load.not_sent
+        self.cpu_seconds += load.cpu_seconds
         self.worker_rss_mib[load.pid] = max(load.max_rss_mib, self.worker_rss_mib.get(load.pid, 0.0))
 
     def total(self, name: str) -> int:
@@ -353,6 +357,8 @@ class Summary:
             "not_yet_sent": self.not_sent,
             "seconds": round(self.seconds, 1),
             "appeals_per_s": round(self.total("appeals") / self.seconds) if self.seconds else None,
+            "cpu_seconds": round(self.cpu_seconds, 1),  # of the processes that loaded the days
+            "appeals_per_cpu_s": round(self.total("appeals") / self.cpu_seconds) if self.cpu_seconds else None,
             "peak_rss_mib": {
                 "parent": round(parent_mib),
                 "largest_worker": round(max(workers_mib, default=0)),
@@ -418,7 +424,7 @@ class _Progress:
         print(
             f"[bulk] {summary.days_done}/{summary.days} days, {appeals:,} appeals ({rate:,.0f}/s),"
             f" {summary.total('status_events'):,} status events, {summary.total('rejected'):,} rejected,"
-            f" {summary.seconds:,.0f}s, ETA {timedelta(seconds=round(left_s))}",
+            f" {summary.seconds:,.0f}s, ETA {timedelta(seconds=round(left_s))}, load {os.getloadavg()[0]:.1f}",
             file=sys.stderr,
             flush=True,
         )
