@@ -1,15 +1,19 @@
 """Stand-in for the four source systems, reproducible from a seed, that knows the ground truth of what it sent.
 
-One module per source (`pos`, `emergency_112`, `safe_city`, `housing`) models how that system really sends
-an appeal's life: POS an appeal and then separate status changes over the following days, 112 a card
-re-sent on each update, Safe City detections with bursts and heartbeat noise, the housing inspectorate a
-complaint and then inspection, order and result records. `core.finish` adds what every real feed does:
-late and out-of-order delivery, exact replays, Windows-1251, missing optional fields, malformed records.
+The world: real-world problems (`problems`: a pothole, a cold building), each at a place of a deterministic
+street model (`places`), reported once or several times across the feeds, with hard negatives on purpose
+and recurrences of resolved problems. One module per source (`pos`, `emergency_112`, `safe_city`, `housing`)
+models how that system really sends a report's life: POS an appeal and then separate status changes over
+the following days, 112 a card re-sent on each update, Safe City detections with bursts and heartbeat noise,
+the housing inspectorate a complaint and then inspection, order and result records. `core.finish` adds what
+every real feed does: late and out-of-order delivery, exact replays, Windows-1251, missing optional fields,
+malformed records.
 
 `generate_day(day, appeals, seed, region_tz)` returns the raw events in the order their sources send them
 and a `Truth`: per feed the exact set of canonical appeals, the distinct status events (after replays
 collapse on their ClickHouse key), the current status per appeal, rejected records by reason kind,
-filtered records, unmapped codes; the Safe City burst groups; appeals per region-local day.
+filtered records, unmapped codes; the Safe City burst groups; appeals per region-local day; the problem of
+every landed appeal, the problems, their repeat relations and the hard-negative pairs.
 
     python -m streams.generator --days 3 --appeals-per-day 2000     # history, published as fast as possible
     python -m streams.generator --rate 20 --duration 600            # a live stream at 20 appeals per second
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -38,17 +42,23 @@ from streams.generator.core import (
     Quirks,
     RawEvent,
     Truth,
-    finish,
+    deliver,
+    happened,
 )
+from streams.generator.problems import MIX, SINGLE, Mix, Planner, Problem, Report
 
 __all__ = [
     "FEEDS",
     "FEED_WEIGHTS",
+    "MIX",
     "NO_QUIRKS",
     "QUIRKS",
+    "SINGLE",
     "Expect",
     "FeedTruth",
     "GeneratedDay",
+    "Mix",
+    "Problem",
     "Quirks",
     "RawEvent",
     "Truth",
@@ -57,7 +67,7 @@ __all__ = [
     "publish",
 ]
 
-Maker = Callable[[Gen, int, datetime], list[Draft]]
+Maker = Callable[[Gen, int, datetime, Report | None], list[Draft]]
 MAKERS: dict[str, Maker] = {
     "pos": pos.appeal,
     "112": emergency_112.incident,
@@ -92,21 +102,82 @@ def generate_day(
     *,
     until: datetime | None = None,
     quirks: Quirks = QUIRKS,
+    mix: Mix = MIX,
 ) -> GeneratedDay:
-    """The raw events of `appeals` appeals created on the region-local `day`, and their ground truth.
+    """The raw events of the problems that start on the region-local `day`, and their ground truth.
 
-    `appeals` counts appeal lives started that day (a Safe City scene seen by several cameras is one); the
-    exact number of canonical appeals is in the truth. Their status changes follow over the next days;
-    `until` (aware) leaves out whatever would happen after it, so a history ends at "now".
+    `appeals` counts the reports of those problems (a Safe City scene seen by several cameras is one); the
+    exact number of canonical appeals is in the truth. Most reports are created that day; a problem's later
+    reports follow within `problems.MAX_SPAN`, and a recurrence of a problem resolved in the data (its
+    reports repeats of it) 14-42 days after its last resolution, so a day stays independent of the others.
+    Status changes follow over the next days; `until` (aware) leaves out whatever would happen after it,
+    so a history ends at "now". The same (day, appeals, seed, quirks, mix) give the same events and truth.
     """
     gen = Gen(random.Random(f"{seed}:{day.isoformat()}"), region_tz, quirks=quirks, until=until)
-    feeds = gen.rng.choices(FEEDS, weights=[FEED_WEIGHTS[feed] for feed in FEEDS], k=appeals)
-    drafts: list[Draft] = []
-    for n, feed in enumerate(feeds):
-        drafts += MAKERS[feed](gen, day_uid(day, n), gen.moment_in(day))
+    planner = Planner(gen, day, mix)
+    planned = planner.plan(appeals)
+    rendered = _Rendered()
+    drafts = rendered.add(gen, day, planned.reports, 0)
     drafts += safe_city.heartbeats(gen, day, round(appeals * quirks.heartbeats_per_appeal))
-    events = finish(gen, drafts, BREAKERS)
-    return GeneratedDay(day, events, Truth.of(events, region_tz, gen.personal_data))
+    delivered = deliver(gen, drafts, BREAKERS)
+    found = rendered.resolved_in_the_data(delivered)
+    back: list[Report] = []
+    for earlier in planned.problems:
+        if earlier.problem_id in found and gen.chance(mix.recurrence):
+            problem, reports = planner.recurrence(earlier, rendered.resolved_at[earlier.problem_id])
+            planned.problems.append(problem)
+            planned.negatives.append(("repeat", earlier.problem_id, problem.problem_id))
+            back += reports
+    delivered += deliver(gen, rendered.add(gen, day, back, len(planned.reports)), BREAKERS)
+    events = happened(gen, delivered)
+    ends = {
+        problem_id: at for problem_id, at in rendered.resolved_at.items() if until is None or at <= until
+    }  # a problem whose last resolution is still to come is open "now"
+    found_problems = [replace(p, end=ends.get(p.problem_id)) for p in planned.problems]
+    truth = Truth.of(events, region_tz, gen.personal_data, problems=found_problems, negatives=planned.negatives)
+    return GeneratedDay(day, events, truth)
+
+
+class _Rendered:
+    """What the feed modules made of a day's reports: which appeal reports which problem, and when each
+    problem's latest resolution event happens (before quirks: what the source systems record)."""
+
+    def __init__(self) -> None:
+        self.problem_of: dict[tuple[str, str], str] = {}  # (feed, source_id) -> problem id
+        self.resolved_at: dict[str, datetime] = {}
+
+    def add(self, gen: Gen, day: date, reports: list[Report], first: int) -> list[Draft]:
+        """The drafts of the reports, numbered from `first`; each appeal tagged with its problem."""
+        drafts: list[Draft] = []
+        for n, report in enumerate(reports, start=first):
+            problem_id = report.problem.problem_id
+            made = MAKERS[report.feed](gen, day_uid(day, n), report.at, report)
+            for draft in made:
+                expect = draft.expect
+                if expect.appeal is not None:
+                    draft.expect = Expect(
+                        expect.outcome, expect.appeal, expect.events, burst=expect.burst, problem=problem_id
+                    )
+                    self.problem_of[(draft.feed, expect.appeal[0])] = problem_id
+                for _source_id, at, status in expect.events:
+                    latest = self.resolved_at.get(problem_id)
+                    if status == "resolved" and (latest is None or at > latest):
+                        self.resolved_at[problem_id] = at
+            drafts += made
+        return drafts
+
+    def resolved_in_the_data(self, delivered: list[tuple[Draft, list[RawEvent]]]) -> set[str]:
+        """The problems that look resolved once landed: an appeal of theirs landed with a resolved event."""
+        landed: set[tuple[str, str]] = set()
+        resolved: set[tuple[str, str]] = set()
+        for _draft, events in delivered:
+            expect = events[0].expect
+            if expect.outcome != "ok":
+                continue
+            if expect.appeal is not None:
+                landed.add((events[0].feed, expect.appeal[0]))
+            resolved.update((events[0].feed, source_id) for source_id, _at, s in expect.events if s == "resolved")
+        return {self.problem_of[key] for key in landed & resolved if key in self.problem_of}
 
 
 def generate_days(
@@ -117,12 +188,13 @@ def generate_days(
     *,
     until: datetime | None = None,
     quirks: Quirks = QUIRKS,
+    mix: Mix = MIX,
 ) -> tuple[list[RawEvent], Truth]:
     """Several days merged in send order: late records of earlier days arrive among later days' records."""
     events: list[RawEvent] = []
     truth = Truth(region_tz)
     for day in days:
-        generated = generate_day(day, appeals_per_day, seed, region_tz, until=until, quirks=quirks)
+        generated = generate_day(day, appeals_per_day, seed, region_tz, until=until, quirks=quirks, mix=mix)
         events += generated.events
         truth = truth.merge(generated.truth)
     events.sort(key=lambda e: e.sent_at)

@@ -98,7 +98,7 @@ async def live(args: argparse.Namespace, settings: settings_module.Settings) -> 
             now = datetime.now(UTC).replace(microsecond=0)
             while made < args.rate * elapsed:
                 feed = gen.rng.choices(FEEDS, weights=weights)[0]
-                schedule(finish(gen, MAKERS[feed](gen, int(f"{base}{made:06d}"), now), BREAKERS))
+                schedule(finish(gen, MAKERS[feed](gen, int(f"{base}{made:06d}"), now, None), BREAKERS))
                 made += 1
             while pings < args.rate * elapsed * QUIRKS.heartbeats_per_appeal:
                 schedule(finish(gen, [heartbeat(gen, now)], BREAKERS))

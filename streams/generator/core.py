@@ -16,17 +16,22 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cur import sla, taxonomy
 from cur.schema import STATUS_RANK
+from streams.generator.places import CAPITAL, CENTRES
+
+if TYPE_CHECKING:
+    from streams.generator.problems import Problem
 
 FEEDS: tuple[str, ...] = ("pos", "112", "safe_city", "housing")
 # Feed shares of a day's appeals: the portal dominates, as in the articles.
 FEED_WEIGHTS: Mapping[str, float] = MappingProxyType({"pos": 0.55, "112": 0.15, "safe_city": 0.2, "housing": 0.1})
 EventKey = tuple[str, datetime, str]  # (source_id, event_at, status): a status event's key within one source
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+OUTSIDE_CAPITAL = [m for m in CENTRES if m != CAPITAL]
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class Expect:
     events: frozenset[EventKey] = frozenset()
     reason_kind: str = ""  # for "rejected": one of streams.parsing.REASON_KINDS
     burst: str = ""  # Safe City: the scene this detection belongs to, when several cameras saw it
+    problem: str = ""  # the real-world problem its appeal reports (problems.Problem.problem_id)
 
 
 @dataclass(frozen=True)
@@ -126,24 +132,45 @@ class FeedTruth:
         )
 
 
+AppealKey = tuple[str, str]  # (source, source_id): an appeal, as ClickHouse keys it
+
+
 @dataclass
 class Truth:
     """The ground truth of a generated set of raw events, per feed, plus what spans feeds.
 
     Counts of records (rejected, filtered) are per Kafka record, as the stream workers count them, so a
     replayed broken record counts twice; appeals and status events are sets, as ClickHouse collapses them.
+
+    Problems (streams/generator/problems.py): `problem_of` maps every landed appeal to its problem;
+    `problems` holds the problems with at least one landed appeal, `negatives` the hard-negative pairs
+    (kind, problem id, problem id) whose two problems both landed. Checked in tests/unit/test_generator_problems.py.
     """
 
     region_tz: ZoneInfo
     feeds: dict[str, FeedTruth] = field(default_factory=lambda: {feed: FeedTruth() for feed in FEEDS})
     burst_members: dict[str, set[str]] = field(default_factory=dict)  # scene -> Safe City event ids landed
     personal_data: set[str] = field(default_factory=set)  # valid personal data sent, to check for leaks
+    problem_of: dict[AppealKey, str] = field(default_factory=dict)  # landed appeal -> problem id
+    problems: dict[str, Problem] = field(default_factory=dict)  # problem id -> problem (landed ones)
+    negatives: set[tuple[str, str, str]] = field(default_factory=set)  # (kind, problem id, problem id)
 
     @classmethod
-    def of(cls, events: Iterable[RawEvent], region_tz: ZoneInfo, personal_data: Iterable[str] = ()) -> Truth:
+    def of(
+        cls,
+        events: Iterable[RawEvent],
+        region_tz: ZoneInfo,
+        personal_data: Iterable[str] = (),
+        *,
+        problems: Iterable[Problem] = (),
+        negatives: Iterable[tuple[str, str, str]] = (),
+    ) -> Truth:
         truth = cls(region_tz, personal_data=set(personal_data))
         for event in events:
             truth.add(event)
+        landed = set(truth.problem_of.values())
+        truth.problems = {p.problem_id: p for p in problems if p.problem_id in landed}
+        truth.negatives = {n for n in negatives if n[1] in landed and n[2] in landed}
         return truth
 
     def add(self, event: RawEvent) -> None:
@@ -162,6 +189,8 @@ class Truth:
             feed.appeals[source_id] = created_at
             if expect.burst:
                 self.burst_members.setdefault(expect.burst, set()).add(source_id)
+            if expect.problem:
+                self.problem_of[(event.feed, source_id)] = expect.problem
         feed.status_events |= expect.events
 
     def __call__(self) -> dict[str, Counter[str]]:
@@ -184,6 +213,9 @@ class Truth:
             {feed: self.feeds[feed].merge(other.feeds[feed]) for feed in FEEDS},
             members,
             self.personal_data | other.personal_data,
+            {**self.problem_of, **other.problem_of},
+            {**self.problems, **other.problems},
+            self.negatives | other.negatives,
         )
 
     @property
@@ -199,6 +231,32 @@ class Truth:
             for created in feed.appeals.values()
         )
 
+    # --- problems -------------------------------------------------------------------------------------------
+
+    def clusters(self) -> dict[str, set[AppealKey]]:
+        """Problem id -> its landed appeals: the true clusters, for pairwise and B-cubed scores."""
+        members: dict[str, set[AppealKey]] = {}
+        for appeal, problem_id in self.problem_of.items():
+            members.setdefault(problem_id, set()).add(appeal)
+        return members
+
+    @property
+    def repeats(self) -> dict[str, str]:
+        """Problem id -> the earlier problem it is a recurrence of (both landed)."""
+        return {p.problem_id: p.repeat_of for p in self.problems.values() if p.repeat_of in self.problems}
+
+    def repeat_appeals(self) -> dict[AppealKey, str]:
+        """Every landed appeal that is a repeat -> the earlier problem's id (what `is_repeat` must mark)."""
+        repeats = self.repeats
+        return {appeal: repeats[p] for appeal, p in self.problem_of.items() if p in repeats}
+
+    def hard_negatives(self) -> dict[str, list[tuple[str, str]]]:
+        """Kind -> pairs of distinct problems that look alike on purpose (see problems.NEGATIVE_KINDS)."""
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for kind, a, b in sorted(self.negatives):
+            pairs.setdefault(kind, []).append((a, b))
+        return pairs
+
     def summary(self) -> list[str]:
         lines = []
         for name, feed in self.feeds.items():
@@ -208,7 +266,24 @@ class Truth:
                 f" events, {feed.rejected} rejected ({kinds or 'none'}), {feed.filtered} filtered"
             )
         lines.append(f"safe_city bursts: {len(self.bursts)} scenes seen by several cameras")
-        return lines
+        return lines + self.problem_summary()
+
+    def problem_summary(self) -> list[str]:
+        clusters = self.clusters()
+        if not clusters:
+            return []
+        sizes = Counter(min(len(members), 9) for members in clusters.values())
+        cross = sum(len({source for source, _ in members}) > 1 for members in clusters.values())
+        several = sum(n for size, n in sizes.items() if size > 1)
+        negatives = ", ".join(f"{kind} {len(pairs)}" for kind, pairs in self.hard_negatives().items())
+        return [
+            f"problems: {len(clusters)} for {len(self.problem_of)} appeals;"
+            f" {several} reported more than once, {cross} across feeds",
+            "  appeals per problem: " + ", ".join(f"{'9+' if k == 9 else k}: {sizes[k]}" for k in sorted(sizes)),
+            f"  hard negatives (pairs of distinct problems): {negatives or 'none'}",
+            f"  repeats: {len(self.repeats)} problems back after being resolved,"
+            f" {len(self.repeat_appeals())} repeat appeals",
+        ]
 
 
 @dataclass
@@ -227,29 +302,6 @@ class Draft:
 
 # --- places, people, texts -----------------------------------------------------------------------------
 
-# (lat, lon) of each municipality's centre.
-CENTRES = {
-    "29701000": (54.5138, 36.2612),
-    "29715000": (55.0968, 36.6101),
-    "29606000": (55.2079, 36.4870),
-    "29623000": (55.0113, 35.8792),
-    "29620000": (53.8672, 34.4463),
-    "29616000": (54.0353, 35.7817),
-    "29615000": (54.0793, 34.3076),
-    "29612000": (55.0307, 36.7453),
-    "29638000": (54.0976, 35.3437),
-    "29639000": (54.7240, 37.1753),
-}
-CAPITAL = "29701000"
-STREETS = (
-    "ул. Ленина",
-    "ул. Кирова",
-    "ул. Гагарина",
-    "ул. Московская",
-    "ул. Суворова",
-    "ул. Советская",
-    "пер. Школьный",
-)
 SURNAMES = (
     "Иванов",
     "Смирнов",
@@ -322,15 +374,7 @@ class Gen:
 
     def municipality(self) -> str:
         # About 60% of appeals concern the regional capital (Kaluga's figure).
-        return CAPITAL if self.chance(0.6) else self.rng.choice([m for m in CENTRES if m != CAPITAL])
-
-    def point(self, oktmo: str) -> tuple[float, float]:
-        lat, lon = CENTRES[oktmo]
-        return round(lat + self.rng.uniform(-0.03, 0.03), 6), round(lon + self.rng.uniform(-0.05, 0.05), 6)
-
-    def address(self, oktmo: str) -> str:
-        name = taxonomy.municipalities()[oktmo]
-        return f"{name}, {self.rng.choice(STREETS)}, д. {self.rng.randint(1, 120)}"
+        return CAPITAL if self.chance(0.6) else self.rng.choice(OUTSIDE_CAPITAL)
 
     def phone(self) -> str:
         """A Russian mobile number in one of the ways people write it."""
@@ -452,10 +496,11 @@ def encode(gen: Gen, feed: str, payload: dict[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
-def finish(gen: Gen, drafts: list[Draft], breakers: Mapping[str, Breaker]) -> list[RawEvent]:
-    """Apply the quirks to the drafts and return the raw events in the order their sources send them."""
+def deliver(gen: Gen, drafts: list[Draft], breakers: Mapping[str, Breaker]) -> list[tuple[Draft, list[RawEvent]]]:
+    """Apply the quirks to each draft: the records its source sends for it (the record, maybe a replay),
+    whether or not it has happened by `gen.until` (every draw is made either way; see `finish`)."""
     q, rng = gen.quirks, gen.rng
-    events: list[RawEvent] = []
+    delivered: list[tuple[Draft, list[RawEvent]]] = []
     for draft in drafts:
         lo, hi = TRANSMISSION_S[draft.feed]
         sent_at = draft.sent_at or draft.at + timedelta(seconds=rng.uniform(lo, hi) * gen.scale)
@@ -475,11 +520,18 @@ def finish(gen: Gen, drafts: list[Draft], breakers: Mapping[str, Breaker]) -> li
         event = RawEvent(draft.feed, draft.key.encode("utf-8"), value, kind, sent_at, expect)
         replay = gen.chance(q.replay)
         resent = sent_at + timedelta(seconds=rng.uniform(30, 12 * 3600) * gen.scale)
-        # Drawn in full before this test, so that `until` leaves out records without changing any other.
-        if gen.until is not None and draft.at > gen.until:
-            continue  # has not happened yet
-        events.append(event)
-        if replay:
-            events.append(replace(event, kind="replay", sent_at=resent))
+        delivered.append((draft, [event, replace(event, kind="replay", sent_at=resent)] if replay else [event]))
+    return delivered
+
+
+def happened(gen: Gen, delivered: Iterable[tuple[Draft, list[RawEvent]]]) -> list[RawEvent]:
+    """The records of the drafts that have happened by `gen.until`, in the order their sources send them.
+    Everything was drawn before this cut, so `until` leaves out records without changing any other."""
+    events = [e for draft, sent in delivered if gen.until is None or draft.at <= gen.until for e in sent]
     events.sort(key=lambda e: e.sent_at)
     return events
+
+
+def finish(gen: Gen, drafts: list[Draft], breakers: Mapping[str, Breaker]) -> list[RawEvent]:
+    """Apply the quirks to the drafts and return the raw events in the order their sources send them."""
+    return happened(gen, deliver(gen, drafts, breakers))

@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from cur import sla, taxonomy
+from streams.generator import places, problems
 from streams.generator.core import Draft, EventKey, Gen, appeal_expect, deadlines_covered
+from streams.generator.problems import Report
 
 FEED = "112"
 LOCAL = "%d.%m.%Y %H:%M:%S"
@@ -24,7 +26,11 @@ SERVICES = {
     "MANHOLE": ["05"],
     "UTILITY_ACCIDENT": ["05"],
 }
-DETAILS = ("подъезд 2", "во дворе", "у магазина", "напротив школы", "на перекрёстке")
+DETAILS = {
+    "building": ("подъезд 1", "подъезд 2", "подъезд 4", "во дворе", "кв. 15", "подвал"),
+    "point": ("у магазина", "напротив школы", "на перекрёстке", "у остановки", "во дворе"),
+    "segment": ("на проезжей части", "у остановки", "на перекрёстке"),
+}
 
 
 def _events(
@@ -40,18 +46,20 @@ def _events(
     return events
 
 
-def incident(gen: Gen, uid: int, created: datetime) -> list[Draft]:
-    """Every send of one incident card."""
+def incident(gen: Gen, uid: int, created: datetime, report: Report | None = None) -> list[Draft]:
+    """Every send of one incident card: a call about a problem, its address as the dispatcher typed it."""
     rng = gen.rng
     source_id = f"112-40-{uid}"
-    code = rng.choice(taxonomy.feed_codes(FEED))
+    report = report or problems.lone_report(gen, FEED, created, uid)
+    code = report.code
     subcategory = taxonomy.subcategory_for(FEED, code)
-    oktmo = gen.municipality()
+    place = report.problem.place
+    oktmo = place.municipality
     name = taxonomy.municipalities()[oktmo]
     if gen.chance(0.1):
         name = rng.choice([name.upper(), f"  {name} ", name.lower()])  # typed by a dispatcher
     phone = gen.phone() if not gen.chance(0.05) else rng.choice(["", "скрыт", "112"])
-    address = f"{gen.address(oktmo)}, {rng.choice(DETAILS)}"
+    address = places.dispatcher_address(rng, place, rng.choice(DETAILS[place.kind]))
     address = gen.with_personal_data(address, None, phone if phone[:1] in "+8" else None)
     card: dict[str, Any] = {
         "card_id": source_id,

@@ -12,8 +12,9 @@ from typing import Any
 
 from cur import sla, taxonomy
 from streams.feeds.housing.normalize import OUTCOMES
-from streams.generator import texts
+from streams.generator import places, problems, texts
 from streams.generator.core import Draft, Expect, Gen, appeal_expect, deadlines_covered
+from streams.generator.problems import Report
 
 FEED = "housing"
 LOCAL = "%Y-%m-%d %H:%M:%S"
@@ -34,26 +35,28 @@ TIME_FIELDS = {"complaint": "registered_at", "inspection": "inspected_at", "orde
 DAY = 24 * 3600.0
 
 
-def complaint(gen: Gen, uid: int, created: datetime) -> list[Draft]:
-    """Every record of one complaint's case."""
+def complaint(gen: Gen, uid: int, created: datetime, report: Report | None = None) -> list[Draft]:
+    """Every record of one complaint's case: the building's register address and management company."""
     rng = gen.rng
     source_id = f"ГЖИ-{uid // 1_000_000}/{uid % 1_000_000:05d}"
-    code = rng.choice(taxonomy.feed_codes(FEED))
+    report = report or problems.lone_report(gen, FEED, created, uid)
+    code = report.code
     subcategory = taxonomy.subcategory_for(FEED, code)
-    oktmo = gen.municipality()
-    name, inn = rng.choice(texts.COMPANIES)
+    place = report.problem.place
+    oktmo = place.municipality
+    name, inn = place.management_company()
     company: dict[str, Any] = {"name": name, "inn": inn}
     if gen.optional():
         del company["inn"]
     person = gen.person() if gen.chance(0.7) else None
-    description = texts.appeal_text(subcategory.code, subcategory.name_ru, rng.randrange(10))
+    description = texts.appeal_text(rng, report.kind_text, subcategory.name_ru, repeat=bool(report.problem.repeat_of))
     payload: dict[str, Any] = {
         "type": "complaint",
         "complaint_no": source_id,
         "registered_at": gen.local(created, LOCAL),
         "violation_code": code,
         "management_company": company,
-        "building_address": gen.address(oktmo),
+        "building_address": places.official_address(place),
         "oktmo": oktmo,
         "description": gen.with_personal_data(description, person, person.phone if person else None),
     }

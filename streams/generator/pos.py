@@ -12,8 +12,10 @@ from typing import Any
 
 from cur import sla, taxonomy
 from streams.feeds.pos.normalize import STATUSES
-from streams.generator import texts
+from streams.generator import places, problems, texts
 from streams.generator.core import Draft, Expect, Gen, appeal_expect, deadlines_covered
+from streams.generator.places import Place
+from streams.generator.problems import Report
 
 FEED = "pos"
 APPEAL_DEFECTS = (
@@ -27,15 +29,17 @@ APPEAL_DEFECTS = (
 )
 STATUS_DEFECTS = ("malformed", "missing_field", "bad_timestamp", "out_of_range", "unknown_reference")
 HOUR = 3600.0
+GPS_JITTER_M = 30.0
+NO_GPS = 0.3  # appeals sent without coordinates (besides those that leave the field out)
 DAY = 24 * HOUR
 
 
-def _executor(gen: Gen, subcategory: taxonomy.Subcategory, oktmo: str) -> str:
+def _executor(gen: Gen, subcategory: taxonomy.Subcategory, place: Place) -> str:
     if subcategory.sector_code in texts.EXECUTORS and gen.chance(0.7):
         return texts.EXECUTORS[subcategory.sector_code]
     if subcategory.sector_code == "housing_utilities":
-        return gen.rng.choice(texts.COMPANIES)[0]
-    return texts.MUNICIPAL_EXECUTOR.format(name=taxonomy.municipalities()[oktmo])
+        return place.management_company()[0]
+    return texts.MUNICIPAL_EXECUTOR.format(name=taxonomy.municipalities()[place.municipality])
 
 
 def _steps(gen: Gen, created: datetime, executor: str) -> list[tuple[str, datetime, dict[str, Any]]]:
@@ -80,19 +84,23 @@ def _steps(gen: Gen, created: datetime, executor: str) -> list[tuple[str, dateti
     return steps
 
 
-def appeal(gen: Gen, uid: int, created: datetime) -> list[Draft]:
-    """Every record of one POS appeal's life."""
+def appeal(gen: Gen, uid: int, created: datetime, report: Report | None = None) -> list[Draft]:
+    """Every record of one POS appeal's life: a resident's report of a problem, in their own words."""
     rng = gen.rng
     source_id = str(uid)
-    code = rng.choice(taxonomy.feed_codes(FEED))
+    report = report or problems.lone_report(gen, FEED, created, uid)
+    place, code = report.problem.place, report.code
     subcategory = taxonomy.subcategory_for(FEED, code)
-    oktmo = gen.municipality()
-    lat, lon = gen.point(oktmo)
+    oktmo = place.municipality
+    lat, lon = place.near(rng, GPS_JITTER_M)
     person = gen.person()
     official = gen.chance(0.1)
     public = gen.chance(0.03)
     urgent = subcategory.sla_class != "emergency" and gen.chance(0.01)
-    text = texts.appeal_text(subcategory.code, subcategory.name_ru, rng.randrange(10))
+    true_kind = taxonomy.subcategories()[report.problem.kind]  # the text describes it, whatever the code
+    text = report.text or texts.appeal_text(
+        rng, report.kind_text, true_kind.name_ru, repeat=bool(report.problem.repeat_of)
+    )
     applicant: dict[str, Any] = {"esiaId": person.esia_id, "fullName": person.fio}
     if person.phone is not None:
         applicant["phone"] = person.phone
@@ -104,9 +112,9 @@ def appeal(gen: Gen, uid: int, created: datetime) -> list[Draft]:
         "categoryId": int(code),
         "regionCode": "40",
         "oktmo": oktmo,
-        "address": gen.address(oktmo),
+        "address": places.resident_address(rng, place),
         "coordinates": {"lat": lat, "lon": lon},
-        "text": gen.with_personal_data(text, person, person.phone),
+        "text": text if report.text else gen.with_personal_data(text, person, person.phone),
         "createdAt": gen.iso(created),
         "status": "REGISTERED",
         "firstAnswerAt": None,
@@ -121,8 +129,8 @@ def appeal(gen: Gen, uid: int, created: datetime) -> list[Draft]:
     for optional in ("address", "coordinates", "attachmentsCount", "firstAnswerAt"):
         if gen.optional():
             del payload[optional]
-    if "coordinates" in payload and gen.chance(0.1):
-        payload["coordinates"] = None  # no GPS fix
+    if "coordinates" in payload and gen.chance(NO_GPS):
+        payload["coordinates"] = None  # no GPS fix, or the resident did not share the location
     priority = sla.priority_for(subcategory.sla_class, emergency=urgent, high=public)
     covered = deadlines_covered(created, subcategory, priority, official=official, region_tz=gen.tz)
     drafts = [
@@ -136,7 +144,7 @@ def appeal(gen: Gen, uid: int, created: datetime) -> list[Draft]:
             APPEAL_DEFECTS,
         )
     ]
-    for status, at, extra in _steps(gen, created, _executor(gen, subcategory, oktmo)):
+    for status, at, extra in _steps(gen, created, _executor(gen, subcategory, place)):
         record = {"type": "status", "appealId": uid, "status": status, "changedAt": gen.iso(at), **extra}
         expect = Expect(events=frozenset({(source_id, at, STATUSES[status])}))
         drafts.append(Draft(FEED, source_id, record, at, "status", expect, STATUS_DEFECTS))

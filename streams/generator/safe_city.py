@@ -13,7 +13,9 @@ from typing import Any
 
 from cur import sla, taxonomy
 from streams.feeds.safe_city.normalize import MIN_CONFIDENCE
+from streams.generator import problems
 from streams.generator.core import Draft, Expect, Gen, appeal_expect, deadlines_covered
+from streams.generator.problems import Report
 
 FEED = "safe_city"
 DETECTION_DEFECTS = (
@@ -37,14 +39,15 @@ def camera_id(number: int) -> str:
     return f"CAM-{number:04d}"
 
 
-def scene(gen: Gen, uid: int, created: datetime) -> list[Draft]:
-    """The detections of one scene: one camera, or a burst of several."""
+def scene(gen: Gen, uid: int, created: datetime, report: Report | None = None) -> list[Draft]:
+    """The detections of one scene of a problem: one camera, or a burst of several, each within ~30 m."""
     rng = gen.rng
-    code = rng.choice(taxonomy.feed_codes(FEED))
+    report = report or problems.lone_report(gen, FEED, created, uid)
+    code = report.code
     subcategory = taxonomy.subcategory_for(FEED, code)
     priority = sla.priority_for(subcategory.sla_class)
-    oktmo = gen.municipality()
-    lat, lon = gen.point(oktmo)
+    oktmo = report.problem.municipality
+    lat, lon = report.problem.place.near(rng, 0)  # the spot the cameras look at
     size = rng.randint(2, 4) if code in BURSTY and gen.chance(gen.quirks.burst) else 1
     burst = f"sc-{uid}" if size > 1 else ""
     start = created + timedelta(milliseconds=rng.randint(0, 999))
