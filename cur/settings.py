@@ -41,6 +41,18 @@ class Settings:
     streams_app_id: str  # Kafka consumer group of the raw topics; the Faust app id is derived from it
     dead_letter_topic: str = "deadletter.appeals"
     raw_topics: dict[str, str] = field(default_factory=dict)
+    # Spark (spark_jobs/session.py): `local[*]`, or a cluster such as the standalone one that
+    # infra/services/spark.sh starts (spark://127.0.0.1:<spark_master_port>).
+    spark_master: str = "local[*]"
+    spark_executor_cores: int = 2
+    spark_executor_memory: str = "1g"
+    spark_driver_memory: str = "1g"
+    spark_master_port: int = 17077  # standalone master (infra/services/spark.sh)
+    spark_master_ui_port: int = 18081
+    spark_worker_port: int = 17078
+    spark_worker_ui_port: int = 18082
+    spark_jars_dir: Path = REPO_ROOT / ".state" / "install" / "spark" / "jars"  # ClickHouse JDBC driver
+    spark_jdbc_batch_size: int = 10_000  # rows per INSERT of a Spark task (spark_jobs/clickhouse_io.py)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -74,6 +86,22 @@ def load() -> Settings:
         streams_app_id=_env("CUR_STREAMS_APP_ID", "cur-streams"),
         dead_letter_topic=_env("CUR_DEAD_LETTER_TOPIC", "deadletter.appeals"),
         raw_topics={feed: f"raw.{feed}" for feed in FEEDS},
+        spark_master=_env("CUR_SPARK_MASTER", "local[*]"),
+        spark_executor_cores=int(_env("CUR_SPARK_EXECUTOR_CORES", "2")),
+        spark_executor_memory=_env("CUR_SPARK_EXECUTOR_MEMORY", "1g"),
+        spark_driver_memory=_env("CUR_SPARK_DRIVER_MEMORY", "1g"),
+        spark_master_port=int(_env("CUR_SPARK_MASTER_PORT", "17077")),
+        spark_master_ui_port=int(_env("CUR_SPARK_MASTER_UI_PORT", "18081")),
+        spark_worker_port=int(_env("CUR_SPARK_WORKER_PORT", "17078")),
+        spark_worker_ui_port=int(_env("CUR_SPARK_WORKER_UI_PORT", "18082")),
+        spark_jdbc_batch_size=int(_env("CUR_SPARK_JDBC_BATCH_SIZE", "10000")),
+        # Resolved by infra/install.sh (infra/spark/pom.xml) under the shared install directory.
+        spark_jars_dir=Path(
+            _env(
+                "CUR_SPARK_JARS_DIR",
+                str(Path(_env("CUR_INSTALL_DIR", str(REPO_ROOT / ".state" / "install"))) / "spark" / "jars"),
+            )
+        ).resolve(),
     )
 
 
@@ -94,6 +122,13 @@ def shell_exports(settings: Settings) -> str:
         "CUR_AIRFLOW_PORT": settings.airflow_port,
         "CUR_SUPERSET_PORT": settings.superset_port,
         "CUR_STREAMS_WEB_PORT": settings.streams_web_port,
+        "CUR_SPARK_EXECUTOR_CORES": settings.spark_executor_cores,
+        "CUR_SPARK_EXECUTOR_MEMORY": settings.spark_executor_memory,
+        "CUR_SPARK_MASTER_PORT": settings.spark_master_port,
+        "CUR_SPARK_MASTER_UI_PORT": settings.spark_master_ui_port,
+        "CUR_SPARK_WORKER_PORT": settings.spark_worker_port,
+        "CUR_SPARK_WORKER_UI_PORT": settings.spark_worker_ui_port,
+        "CUR_SPARK_JARS_DIR": settings.spark_jars_dir,
     }
     return "\n".join(f"export {name}={shlex.quote(str(value))}" for name, value in values.items())
 

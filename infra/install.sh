@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what is missing, and nothing else: system packages (Java, Maven, PostgreSQL), the
-# Python environments from the committed lock files, and the Kafka jars from Maven Central.
+# Python environments from the committed lock files, and the Kafka and Spark jars from Maven Central.
 # Re-running it when everything is present takes seconds and changes nothing.
 source "$(dirname "$0")/lib.sh"
 
@@ -41,13 +41,19 @@ for env in engine pipeline bi; do
   cp "$lock" "$venv/.installed.lock"
 done
 
-# --- Kafka jars ----------------------------------------------------------------------------
-pom="$REPO_ROOT/infra/kafka/pom.xml"
-if ! compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || ! cmp -s "$pom" "$KAFKA_LIBS/.installed.pom"; then
-  step "Kafka jars from Maven Central (infra/kafka/pom.xml)"
-  rm -rf "$KAFKA_LIBS"
-  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime
-  cp "$pom" "$KAFKA_LIBS/.installed.pom"
-fi
+# --- jars from Maven Central ----------------------------------------------------------------
+# maven_jars POM DIR PROBE WHAT: copy POM's runtime dependencies into DIR, unless a jar matching
+# PROBE is there and POM is the one they were resolved from.
+maven_jars() {
+  local pom="$REPO_ROOT/$1" dir="$2" probe="$3" what="$4"
+  if compgen -G "$dir/$probe" >/dev/null && cmp -s "$pom" "$dir/.installed.pom"; then return 0; fi
+  step "$what from Maven Central ($1)"
+  rm -rf "$dir"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dir" -DincludeScope=runtime
+  cp "$pom" "$dir/.installed.pom"
+}
+maven_jars infra/kafka/pom.xml "$KAFKA_LIBS" "kafka_2.13-*.jar" "Kafka jars"
+# The ClickHouse JDBC driver, which spark_jobs/session.py puts on spark.jars.
+maven_jars infra/spark/pom.xml "$CUR_SPARK_JARS_DIR" "clickhouse-jdbc-*.jar" "Spark's ClickHouse JDBC driver"
 
 cur_log "install: everything present ($((SECONDS - started))s)"
