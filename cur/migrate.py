@@ -2,6 +2,8 @@
 
 Each applied file is recorded in `{db}.schema_migrations` with its checksum; a recorded file
 whose text has changed is an error, because a migration that already ran must not be edited.
+A migration names the canonical database `{db}` and the region's time zone `{tz}` (CUR_REGION_TZ,
+for partition keys by the region-local month), both filled in from settings.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def migrate(settings: settings_module.Settings) -> list[str]:
             if applied[path.name] != checksum:
                 raise RuntimeError(f"migration {path.name} was edited after it was applied; add a new one instead")
             continue
-        for statement in _statements(text.replace("{db}", db)):
+        for statement in _statements(text.replace("{db}", db).replace("{tz}", settings.tz.key)):
             client.execute(statement)
         client.execute(f"INSERT INTO {db}.schema_migrations (name, checksum) VALUES", [(path.name, checksum)])
         log.info("applied %s", path.name)
