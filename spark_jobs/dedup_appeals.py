@@ -3,17 +3,19 @@
 Faust lands every Kafka event it sees, so a replayed event leaves an exact copy of an appeal (same
 source and source_id, another Kafka offset) until ClickHouse happens to merge the parts. This job
 keeps one row per (source, source_id) — highest `version`, then highest Kafka offset — for the
-appeals created in [start, end) and replaces that interval in `cur.appeals_dedup`, so running it
-twice gives the same table.
+appeals created in [start, end) and replaces that interval in `cur.appeals_dedup` atomically, so
+readers see the old or the new interval, never a gap, and running it twice gives the same table.
 
 The status and first answer of each appeal are its current state, derived from its status events
-by the ClickHouse view `appeal_state` (joined at export), not the values of the record that
-created it.
+by the ClickHouse view `appeal_state` (joined in the read query), not the values of the record that
+created it. The appeals are read without FINAL: collapsing the copies is this job's work.
 
-Data moves as Parquet over ClickHouse's HTTP interface (no JDBC driver to download): ClickHouse
-exports the interval to a file, Spark reads it and writes the result as Parquet, and ClickHouse
-inserts that file, casting every column back to the table's type by name. Types Spark's Parquet
-reader does not know (UUID, Enum8) travel as strings.
+Data moves through the ClickHouse JDBC driver (spark_jobs/clickhouse_io.py): a partitioned parallel
+read of the interval, a JDBC append into a staging table, then `REPLACE PARTITION` into the target,
+whose partitions are region-local months (a region-local day lies in one). Nothing passes through
+files on the driver's disk, so the job runs the same on a cluster (`CUR_SPARK_MASTER`). Tested by
+tests/unit/test_dedup_appeals.py (the survivor rule) and tests/e2e/test_spark_jobs.py (local mode
+and standalone cluster give the same table; kill -9 in the middle of the write).
 
     python -m spark_jobs.dedup_appeals --start 2026-11-19T21:00:00Z --end 2026-11-20T21:00:00Z
 """
@@ -23,17 +25,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:  # heavy imports stay inside the functions that need them
-    from clickhouse_connect.driver.client import Client
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
     from cur.settings import Settings
 
@@ -45,7 +42,11 @@ IDENTITY = ("source", "source_id")
 # Which copy of an appeal survives: the latest version; among equal versions, the latest Kafka
 # offset; the remaining keys only make the choice deterministic.
 SURVIVOR_ORDER = ("version", "kafka_offset", "kafka_partition", "ingested_at")
-INTERVAL_FILTER = "created_at >= {start:DateTime64(3, 'UTC')} AND created_at < {end:DateTime64(3, 'UTC')}"
+# Columns whose value is the appeal's current state (alias `s` = the view `appeal_state`).
+CURRENT_STATE = {
+    "status": "if(s.events > 0, s.current_status, a.status)",
+    "first_response_at": "if(s.events > 0, s.first_response_at, a.first_response_at)",
+}
 
 
 class DedupCounts(TypedDict):
@@ -67,68 +68,6 @@ def deduplicate(appeals: DataFrame) -> DataFrame:
     )
 
 
-def spark_session(work_dir: Path) -> SparkSession:
-    """A small local Spark: 2 cores, UTC, no UI, scratch files under `work_dir`."""
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.appName("dedup_appeals")
-        .master("local[2]")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.memory", "1g")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .config("spark.local.dir", str(work_dir))
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("WARN")
-    return spark
-
-
-def http_client(settings: Settings) -> Client:
-    import clickhouse_connect
-
-    return clickhouse_connect.get_client(
-        host=settings.clickhouse_host,
-        port=settings.clickhouse_http_port,
-        username=settings.clickhouse_user,
-        password=settings.clickhouse_password,
-        database=settings.clickhouse_database,
-        send_receive_timeout=600,
-    )
-
-
-# Columns whose exported value is the appeal's current state (alias `s` = the view `appeal_state`).
-CURRENT_STATE = {
-    "status": "if(s.events > 0, s.current_status, a.status)",
-    "first_response_at": "if(s.events > 0, s.first_response_at, a.first_response_at)",
-}
-
-
-def export_columns(client: Client, table: str) -> tuple[list[str], list[str]]:
-    """The table's column names and the SELECT expressions (over `a` = the table) that export them.
-
-    UUID and Enum become strings (Spark has no such types); everything else keeps its Parquet
-    type: DateTime64 a UTC timestamp, Nullable an optional field, LowCardinality a string.
-    """
-    names: list[str] = []
-    expressions: list[str] = []
-    for row in client.query(f"DESCRIBE TABLE {table}").result_rows:
-        name, type_ = row[0], row[1]
-        bare = type_.removeprefix("Nullable(").removeprefix("LowCardinality(")
-        value = CURRENT_STATE.get(name, f"a.`{name}`")
-        expressions.append(
-            f"toString({value}) AS `{name}`" if bare.startswith(("UUID", "Enum")) else f"{value} AS `{name}`"
-        )
-        names.append(name)
-    return names, expressions
-
-
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"{moment!r} has no time zone: pass an aware datetime")
@@ -137,59 +76,49 @@ def _utc(moment: datetime) -> datetime:
 
 def run(settings: Settings, start: datetime, end: datetime) -> DedupCounts:
     """Replace the rows of [start, end) in `cur.appeals_dedup` with the deduplicated rows of `cur.appeals`."""
+    from pyspark import StorageLevel
+
+    from cur.clickhouse import native_client
+    from spark_jobs.clickhouse_io import append, read_query, replace_interval, select_list, utc_interval
+    from spark_jobs.session import spark_session
+
     start, end = _utc(start), _utc(end)
-    if start >= end:
-        raise ValueError(f"empty interval [{start}, {end})")
     db = settings.clickhouse_database
     source, target = f"{db}.{SOURCE_TABLE}", f"{db}.{TARGET_TABLE}"
-    params = {"start": start.replace(tzinfo=None), "end": end.replace(tzinfo=None)}
     began = time.monotonic()
     log.info("dedup %s -> %s for [%s, %s)", source, target, start.isoformat(), end.isoformat())
 
-    client = http_client(settings)
-    scratch_root = settings.state_dir / "tmp"
-    scratch_root.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix="dedup_appeals_", dir=scratch_root))
+    client = native_client(settings)
+    spark = spark_session(settings, "dedup_appeals")
     try:
-        columns, select_list = export_columns(client, source)
-        result_files: list[Path] = []
-        rows_read = rows_written = 0
-        if client.command(f"SELECT count() FROM {source} WHERE {INTERVAL_FILTER}", parameters=params):
-            exported = work_dir / "appeals.parquet"
-            exported.write_bytes(
-                client.raw_query(
-                    f"SELECT {', '.join(select_list)} FROM {source} AS a"
-                    f" LEFT JOIN {db}.appeal_state AS s ON a.source = s.source AND a.source_id = s.source_id"
-                    f" WHERE {INTERVAL_FILTER.replace('created_at', 'a.created_at')}",
-                    parameters=params,
-                    fmt="Parquet",
-                )
-            )
-            log.info("exported the interval from ClickHouse (%d bytes of Parquet)", exported.stat().st_size)
-            spark = spark_session(work_dir)
-            try:
-                appeals = spark.read.parquet(str(exported))
-                rows_read = appeals.count()
-                deduplicate(appeals).select(*columns).coalesce(1).write.parquet(str(work_dir / "dedup"))
-                rows_written = spark.read.parquet(str(work_dir / "dedup")).count()
-            finally:
-                spark.stop()
-            result_files = sorted((work_dir / "dedup").glob("part-*.parquet"))
-            log.info("Spark kept %d of %d rows", rows_written, rows_read)
-        else:
-            log.info("no appeals in the interval: it is emptied in %s", target)
+        columns, select = select_list(client, source, alias="a", expressions=CURRENT_STATE)
+        query = (
+            f"SELECT {select} FROM {source} AS a"
+            f" LEFT JOIN {db}.appeal_state AS s ON a.source = s.source AND a.source_id = s.source_id"
+            f" WHERE {utc_interval('a.created_at', start, end)}"
+        )
+        appeals = read_query(
+            spark,
+            settings,
+            query,
+            partition_column="created_at",
+            lower=start,
+            upper=end,
+            num_partitions=2 * settings.spark_executor_cores,
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        rows_read = appeals.count()
+        survivors = deduplicate(appeals).select(*columns).persist(StorageLevel.MEMORY_AND_DISK)
+        rows_written = survivors.count()
+        log.info("Spark kept %d of %d rows", rows_written, rows_read)
 
-        # Replace the interval: delete what a previous run wrote, then insert this run's rows.
-        client.command(f"DELETE FROM {target} WHERE {INTERVAL_FILTER}", parameters=params)
-        for part in result_files:
-            with part.open("rb") as data:
-                client.raw_insert(target, columns, insert_block=data, fmt="Parquet")
-        landed = client.command(f"SELECT count() FROM {target} WHERE {INTERVAL_FILTER}", parameters=params)
-        if landed != rows_written:
-            raise RuntimeError(f"{target} holds {landed} rows for the interval, expected {rows_written}")
+        def write(staging: str) -> int:
+            append(survivors, settings, staging, client=client)
+            return rows_written
+
+        replace_interval(client, target, utc_interval("created_at", start, end), write)
     finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
-        client.close()
+        spark.stop()
+        client.disconnect()
 
     counts = DedupCounts(rows_read=rows_read, rows_written=rows_written, duplicates_removed=rows_read - rows_written)
     log.info("done in %.1fs: %s", time.monotonic() - began, counts)
