@@ -43,6 +43,9 @@ if ((fresh)); then
   for table in appeals appeal_status_events rejected_events; do query "TRUNCATE TABLE $table"; done
 fi
 
+generator="$(git -C "$REPO_ROOT" log -1 --format=%h -- streams/generator)"
+[[ -z "$(git -C "$REPO_ROOT" status --porcelain -- streams/generator)" ]] || generator+=" with uncommitted changes"
+cur_log "generator: streams/generator at $generator"
 cur_log "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare appeals_per_cpu_s too)"
 "$PIPELINE_PY" -m streams.generator.bulk "${args[@]}"
 cur_log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
