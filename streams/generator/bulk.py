@@ -12,7 +12,7 @@ one day at a time each, and every worker inserts its rows with clickhouse-driver
     python -m streams.generator.bulk --days 365 --appeals 10000000 --seed 7 --start-day 2025-12-01 --workers 2
 
 `--appeals N` spreads N appeal lives over the days (as `generate_day` counts them; the canonical appeals
-are ~3% more, Safe City scenes seen by several cameras being several appeals, minus rejected ones).
+are 3-6% more: Safe City scenes seen by several cameras are several appeals, minus rejected records).
 Progress goes to stderr, a JSON summary to stdout.
 
 What a bulk row says about its origin (the lineage of every appeal, status event and rejected record):
