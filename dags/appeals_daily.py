@@ -7,9 +7,12 @@ Each run covers one day in the region's time zone: the data interval
 1. **dedup_appeals** — the PySpark job `spark_jobs.dedup_appeals` keeps one row per
    (source, source_id) of the appeals created in the interval and replaces the interval in
    `cur.appeals_dedup`.
-2. **dbt_build** — `dbt build` of `dbt/` for the interval: staging → intermediate → the mart
+2. **link_problems** — the Splink job `spark_jobs.problems.job` links the interval's appeals (with a
+   30-day look-back) into cross-channel problems and marks repeats, replacing the interval in
+   `cur.problem_links` atomically (`cur.problems` derives one row per problem).
+3. **dbt_build** — `dbt build` of `dbt/` for the interval: staging → intermediate → the mart
    `analytics.appeals_sla_daily`, with its tests.
-3. **quality_check** — the Great Expectations checkpoint `expectations.run_checkpoint` on the
+4. **quality_check** — the Great Expectations checkpoint `expectations.run_checkpoint` on the
    interval; the run fails when the data does not meet the expectations.
 
 Every task rewrites its interval and nothing else, so a rerun or a backfill of a day is safe.
@@ -61,6 +64,13 @@ def _run(command: list[str], what: str) -> list[str]:
     return lines
 
 
+def _spark_job(module: str, start: datetime, end: datetime, what: str) -> dict:
+    """Run a Spark job of spark_jobs/ on the interval; its counts, which it prints as the last JSON line
+    on stdout (its log lines go to stderr; spark_jobs/cli.py), are the task's small XCom."""
+    output = _run([sys.executable, "-m", module, "--start", _iso_utc(start), "--end", _iso_utc(end)], what)
+    return json.loads(next(line for line in reversed(output) if line.startswith("{")))
+
+
 @dag(
     dag_id="appeals_daily",
     doc_md=__doc__,
@@ -83,20 +93,13 @@ def appeals_daily() -> None:
     def dedup_appeals(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> dict:
         """Spark dedup of the interval into cur.appeals_dedup; returns the counts (a small XCom)."""
         assert data_interval_start is not None and data_interval_end is not None
-        output = _run(
-            [
-                sys.executable,
-                "-m",
-                "spark_jobs.dedup_appeals",
-                "--start",
-                _iso_utc(data_interval_start),
-                "--end",
-                _iso_utc(data_interval_end),
-            ],
-            "the Spark dedup job",
-        )
-        # The job prints its counts as one JSON line on stdout (its log lines go to stderr).
-        return json.loads(next(line for line in reversed(output) if line.startswith("{")))
+        return _spark_job("spark_jobs.dedup_appeals", data_interval_start, data_interval_end, "the Spark dedup job")
+
+    @task(execution_timeout=timedelta(minutes=30))
+    def link_problems(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> dict:
+        """Cross-channel problems of the interval into cur.problem_links; returns the counts (a small XCom)."""
+        assert data_interval_start is not None and data_interval_end is not None
+        return _spark_job("spark_jobs.problems.job", data_interval_start, data_interval_end, "the linkage job")
 
     @task(execution_timeout=timedelta(minutes=30))
     def dbt_build(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> None:
@@ -135,7 +138,7 @@ def appeals_daily() -> None:
             "the Great Expectations checkpoint",
         )
 
-    dedup_appeals() >> dbt_build() >> quality_check()
+    dedup_appeals() >> link_problems() >> dbt_build() >> quality_check()
 
 
 appeals_daily()

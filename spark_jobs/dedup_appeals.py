@@ -22,8 +22,6 @@ and standalone cluster give the same table; kill -9 in the middle of the write).
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import time
 from datetime import UTC, datetime
@@ -125,22 +123,10 @@ def run(settings: Settings, start: datetime, end: datetime) -> DedupCounts:
     return counts
 
 
-def _iso_utc(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def main(argv: list[str] | None = None) -> None:
-    from cur import settings
+    from spark_jobs.cli import run_interval_job
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--start", type=_iso_utc, required=True, help="interval start, ISO-8601 (naive = UTC)")
-    parser.add_argument("--end", type=_iso_utc, required=True, help="interval end (exclusive), ISO-8601")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
-    counts = run(settings.load(), args.start, args.end)
-    print(json.dumps(counts), flush=True)  # the last line of stdout: the counts, for the DAG's task
+    run_interval_job(__doc__.splitlines()[0], run, argv)
 
 
 if __name__ == "__main__":

@@ -48,8 +48,14 @@ def test_every_dag_has_tags_retries_and_docs(dagbag: DagBag) -> None:
 def test_appeals_daily_tasks_in_order(dagbag: DagBag) -> None:
     dag = dagbag.dags.get("appeals_daily")
     assert dag is not None
-    assert [t.task_id for t in dag.topological_sort()] == ["dedup_appeals", "dbt_build", "quality_check"]
-    assert dag.get_task("dedup_appeals").downstream_task_ids == {"dbt_build"}
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "dedup_appeals",
+        "link_problems",
+        "dbt_build",
+        "quality_check",
+    ]
+    assert dag.get_task("dedup_appeals").downstream_task_ids == {"link_problems"}
+    assert dag.get_task("link_problems").downstream_task_ids == {"dbt_build"}
     assert dag.get_task("dbt_build").downstream_task_ids == {"quality_check"}
     assert dag.get_task("quality_check").downstream_task_ids == set()
     dag.check_cycle()  # also done while bagging; explicit here because it is the policy
