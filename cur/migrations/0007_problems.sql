@@ -37,8 +37,8 @@ CREATE VIEW IF NOT EXISTS {db}.problems AS
 SELECT
     l.problem_id AS problem_id,
     argMin(l.sector, (l.created_at, l.appeal_id)) AS sector,
-    topKWeighted(1)(l.subcategory, 1)[1] AS subcategory,
-    topKWeighted(1)(l.municipality_code, 1)[1] AS municipality_code,
+    argMin(l.subcategory, (l.created_at, l.appeal_id)) AS subcategory,  -- of the first report, as the job says
+    argMin(l.municipality_code, (l.created_at, l.appeal_id)) AS municipality_code,
     avgOrNull(l.lat) AS centroid_lat,
     avgOrNull(l.lon) AS centroid_lon,
     if(count(l.lat) = 0, '', h3ToString(geoToH3(avg(l.lat), avg(l.lon), 9))) AS h3_cell,

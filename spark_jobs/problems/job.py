@@ -14,7 +14,7 @@ POS, the inspectorate registers it. This job decides which appeals are reports o
 4. **Problem ids**: a problem is named by the appeal id of its first report (earliest `created_at`,
    then id), so its id stays the same as later reports join it, and a run's output depends only on the
    appeals of its window: runs of the same interval, and backfills in any order, give the same ids.
-5. **Repeats**: a problem whose first report lies in the interval is a repeat of an earlier problem of
+5. **Repeats**: a problem of the run is a repeat of an earlier problem of
    the same subcategory at the same place that was resolved before it began (within the repeat window;
    linkage.toml). Earlier problems come from `cur.problems` (earlier intervals) and from this run.
 6. **Output**: one `cur.problem_links` row per appeal of the interval (none is dropped: an appeal
@@ -137,10 +137,11 @@ def guarded_clusters(
     return result, split
 
 
-def find_repeats(
-    spark: SparkSession, problems: DataFrame, earlier: DataFrame, config: LinkageConfig, start: datetime
-) -> DataFrame:
-    """(problem_id, repeat_of_problem_id) for the problems that began in the interval and are repeats.
+def find_repeats(problems: DataFrame, earlier: DataFrame, config: LinkageConfig) -> DataFrame:
+    """(problem_id, repeat_of_problem_id) for the problems of `problems` that are repeats.
+
+    Every problem of the run is judged, also one whose first report came before the interval, so that
+    all its reports carry the same mark whichever run wrote them.
 
     `problems` and `earlier` have problem_id, subcategory, municipality_code, lat, lon, street_key,
     house, first_report_at, resolved_at (earlier problems only need a resolution to qualify).
@@ -148,7 +149,7 @@ def find_repeats(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    new = problems.where(F.col("first_report_at") >= F.lit(start)).alias("n")
+    new = problems.alias("n")
     old = earlier.where(F.col("resolved_at").isNotNull()).alias("o")
     window_s = config.repeat_window_days * 86400
     min_gap_s = max(config.repeat_min_gap_days * 86400, 1)
@@ -181,12 +182,13 @@ def problem_summaries(members: DataFrame) -> DataFrame:
     """One row per problem of `members` (features with problem_id): what the repeat rule compares."""
     from pyspark.sql import functions as F
 
+    first = F.struct("created_s", "unique_id")  # the first report names the problem and gives its kind
     first_with_street = F.min_by(
         F.struct("street_key", "house"), F.when(F.col("street_key").isNotNull(), F.col("created_s"))
     )
     return members.groupBy("problem_id").agg(
-        F.mode("subcategory").alias("subcategory"),
-        F.mode("municipality_code").alias("municipality_code"),
+        F.min_by("subcategory", first).alias("subcategory"),
+        F.min_by("municipality_code", first).alias("municipality_code"),
         F.avg("lat").alias("lat"),
         F.avg("lon").alias("lon"),
         first_with_street.getField("street_key").alias("street_key"),
@@ -272,10 +274,10 @@ def link(
 
     summaries = problem_summaries(members).persist(StorageLevel.MEMORY_AND_DISK)
     repeat_since = window_start - timedelta(days=config.repeat_window_days)
-    stored = _stored_problems(spark, settings, repeat_since, end).join(
-        summaries.select("problem_id"), "problem_id", "left_anti"
-    )
-    repeats = find_repeats(spark, summaries, summaries.unionByName(stored), config, start)
+    # Earlier problems as stored by earlier runs (all their reports), and this run's others.
+    stored = _stored_problems(spark, settings, repeat_since, end)
+    earlier = stored.unionByName(summaries.join(stored.select("problem_id"), "problem_id", "left_anti"))
+    repeats = find_repeats(summaries, earlier, config)
 
     interval = (F.col("created_at") >= F.lit(start)) & (F.col("created_at") < F.lit(end))
     computed_at = datetime.now(UTC)
