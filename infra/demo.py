@@ -50,6 +50,14 @@ def summary(settings: settings_module.Settings) -> None:
         f"SELECT sector_name_ru, sum(appeals_total) AS n FROM {mart} GROUP BY sector_name_ru ORDER BY n DESC LIMIT 5"
     ):
         print(f"  {name}: {total}")
+    db = settings.clickhouse_database
+    problems, multi, cross, repeats = client.execute(
+        f"SELECT count(), countIf(reports > 1), countIf(length(channels) > 1), countIf(is_repeat) FROM {db}.problems"
+    )[0]
+    print(
+        f"Problems ({db}.problems, from {db}.problem_links): {problems}; reported more than once {multi},"
+        f" across channels {cross}, repeats of a resolved problem {repeats}"
+    )
     rejected = client.execute(f"SELECT count() FROM {settings.clickhouse_database}.rejected_events")[0][0]
     print(f"Rejected raw records kept for operators: {rejected} ({settings.clickhouse_database}.rejected_events)")
 
