@@ -62,15 +62,42 @@ def summary(settings: settings_module.Settings) -> None:
     print(f"Rejected raw records kept for operators: {rejected} ({settings.clickhouse_database}.rejected_events)")
 
 
+def load_linked_history(
+    settings: settings_module.Settings, first_day: date, days: int, per_day: int, seed: int
+) -> None:
+    """Weeks of history before the streamed days, through the bulk path (not Kafka), linked into problems
+    by one backfill run of the linkage job, so the streamed days find earlier problems to repeat."""
+    from spark_jobs.problems import job
+    from streams.generator.bulk import load_history
+
+    start_day = first_day - timedelta(days=days)
+    start = datetime.combine(start_day, datetime.min.time(), tzinfo=settings.tz)
+    end = datetime.combine(first_day, datetime.min.time(), tzinfo=settings.tz)
+    print(f"bulk-loading {days} days of history from {start_day} ({per_day} appeal lives a day) ...", flush=True)
+    loaded = load_history(start_day, [per_day] * days, seed, settings, until=end)
+    print(f"  {loaded.total('appeals')} appeals; linking them into problems (one Spark run) ...", flush=True)
+    counts = job.run(settings, start, end)
+    print(f"  {counts['problems']} problems, {counts['repeat_appeals']} repeat appeals, in {counts['seconds']:.0f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=3, help="region-local days to generate, ending yesterday")
     parser.add_argument("--appeals-per-day", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=45,
+        help="days of history before them, bulk-loaded and linked in one backfill (repeats need weeks)",
+    )
+    parser.add_argument("--history-appeals-per-day", type=int, default=500)
     args = parser.parse_args()
     settings = settings_module.load()
     today = datetime.now(settings.tz).date()
     days = [today - timedelta(days=n) for n in range(args.days, 0, -1)]
+    if args.history_days > 0:
+        load_linked_history(settings, days[0], args.history_days, args.history_appeals_per_day, args.seed + 1)
     for day in days:
         # until=now: the status changes that would follow these appeals after "now" are not sent yet.
         generated = generate_day(day, args.appeals_per_day, args.seed, settings.tz, until=datetime.now(UTC))
