@@ -21,13 +21,24 @@ def _env(name: str, default: str) -> str:
     return default if value is None or value == "" else value
 
 
+def _secret(name: str, file: Path) -> str:
+    """The variable when set (even empty), else the local default cur/local_secrets.py generated into `file`."""
+    value = os.environ.get(name)
+    if value is not None:
+        return value
+    try:
+        return file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+
+
 @dataclass(frozen=True)
 class Settings:
     state_dir: Path
     clickhouse_host: str
     clickhouse_port: int  # native TCP protocol (clickhouse-driver)
     clickhouse_http_port: int  # HTTP protocol (clickhouse-connect, dbt, Superset)
-    clickhouse_user: str
+    clickhouse_user: str  # the writer: stream workers, Spark jobs, dbt, GX, migrations
     clickhouse_password: str
     clickhouse_database: str  # canonical and landing tables
     analytics_database: str  # dbt models (staging, intermediate, marts)
@@ -53,6 +64,14 @@ class Settings:
     spark_worker_ui_port: int = 18082
     spark_jars_dir: Path = REPO_ROOT / ".state" / "install" / "spark" / "jars"  # ClickHouse JDBC driver
     spark_jdbc_batch_size: int = 10_000  # rows per INSERT of a Spark task (spark_jobs/clickhouse_io.py)
+    # Superset's read-only ClickHouse user: the analytics database only (infra/clickhouse/users.py).
+    clickhouse_bi_user: str = "cur_bi"
+    clickhouse_bi_password: str = ""
+    superset_admin_password: str = ""
+    # Where each password is read from when its variable is unset (generated there on first use).
+    clickhouse_password_file: Path = REPO_ROOT / ".state" / "secrets" / "clickhouse-writer.password"
+    clickhouse_bi_password_file: Path = REPO_ROOT / ".state" / "secrets" / "clickhouse-bi.password"
+    superset_admin_password_file: Path = REPO_ROOT / ".state" / "secrets" / "superset-admin.password"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -67,13 +86,23 @@ DEV_PSEUDONYMIZATION_KEY = "dev-only-not-a-secret"
 
 def load() -> Settings:
     state_dir = Path(_env("CUR_STATE_DIR", str(REPO_ROOT / ".state"))).resolve()
+    secrets_dir = state_dir / "secrets"
+    password_file = Path(_env("CUR_CLICKHOUSE_PASSWORD_FILE", str(secrets_dir / "clickhouse-writer.password")))
+    bi_password_file = Path(_env("CUR_CLICKHOUSE_BI_PASSWORD_FILE", str(secrets_dir / "clickhouse-bi.password")))
+    admin_password_file = Path(_env("CUR_SUPERSET_ADMIN_PASSWORD_FILE", str(secrets_dir / "superset-admin.password")))
     return Settings(
         state_dir=state_dir,
         clickhouse_host=_env("CLICKHOUSE_HOST", "127.0.0.1"),
         clickhouse_port=int(_env("CLICKHOUSE_PORT", "19000")),
         clickhouse_http_port=int(_env("CLICKHOUSE_HTTP_PORT", "18123")),
-        clickhouse_user=_env("CLICKHOUSE_USER", "default"),
-        clickhouse_password=os.environ.get("CLICKHOUSE_PASSWORD", ""),
+        clickhouse_user=_env("CLICKHOUSE_USER", "cur_writer"),
+        clickhouse_password=_secret("CLICKHOUSE_PASSWORD", password_file),
+        clickhouse_bi_user=_env("CUR_CLICKHOUSE_BI_USER", "cur_bi"),
+        clickhouse_bi_password=_secret("CUR_CLICKHOUSE_BI_PASSWORD", bi_password_file),
+        superset_admin_password=_secret("CUR_SUPERSET_ADMIN_PASSWORD", admin_password_file),
+        clickhouse_password_file=password_file,
+        clickhouse_bi_password_file=bi_password_file,
+        superset_admin_password_file=admin_password_file,
         clickhouse_database=_env("CLICKHOUSE_DATABASE", "cur"),
         analytics_database=_env("CUR_ANALYTICS_DATABASE", "analytics"),
         kafka_bootstrap=_env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
@@ -113,7 +142,11 @@ def shell_exports(settings: Settings) -> str:
         "CLICKHOUSE_PORT": settings.clickhouse_port,
         "CLICKHOUSE_HTTP_PORT": settings.clickhouse_http_port,
         "CLICKHOUSE_USER": settings.clickhouse_user,
-        "CLICKHOUSE_PASSWORD": settings.clickhouse_password,
+        "CLICKHOUSE_PASSWORD": settings.clickhouse_password,  # dbt's profile reads it
+        "CUR_CLICKHOUSE_BI_USER": settings.clickhouse_bi_user,
+        "CUR_CLICKHOUSE_PASSWORD_FILE": settings.clickhouse_password_file,
+        "CUR_CLICKHOUSE_BI_PASSWORD_FILE": settings.clickhouse_bi_password_file,
+        "CUR_SUPERSET_ADMIN_PASSWORD_FILE": settings.superset_admin_password_file,
         "CLICKHOUSE_DATABASE": settings.clickhouse_database,
         "CUR_ANALYTICS_DATABASE": settings.analytics_database,
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,

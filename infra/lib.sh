@@ -11,7 +11,10 @@ export REPO_ROOT
 cd "$REPO_ROOT"
 
 PYTHON_BOOT="${CUR_PYTHON:-python3.11}"
-# One source of defaults: cur/settings.py (the environment overrides any of them).
+# One source of defaults: cur/settings.py (the environment overrides any of them). The local
+# default passwords are generated first (owner-only files under the state dir), so that every
+# script exports them from its first run on.
+"$PYTHON_BOOT" -m cur.local_secrets
 eval "$("$PYTHON_BOOT" -m cur.settings)"
 
 export RUN_DIR="$CUR_STATE_DIR/run"

@@ -4,13 +4,18 @@ Production runs `clickhouse-server`; nothing else in the project knows the diffe
 everything connects over the native and HTTP ports with settings from the environment.
 
 How it works: clickhouse-local reads `config.xml` from its working directory (listen host and
-ports, users). `SYSTEM START LISTEN` opens real TCP and HTTP listeners that live as long as the
-query that opened them runs, so the same call continues with an endless idle query. Stopping
-the server is `KILL QUERY` on that query (infra/services/clickhouse.sh stop), after which this
-process returns and exits. Data persists under the data path across restarts.
+ports) and `users.xml` next to it, which infra/services/clickhouse.sh renders from the settings
+before starting this (infra/clickhouse/users.py: the writer, the read-only BI user, and `default`,
+the engine's own session, with no data). `SYSTEM START LISTEN` opens real TCP and HTTP listeners
+that live as long as the query that opened them runs, so the same call continues with an endless
+idle query. Stopping the server is `KILL QUERY` on that query (infra/services/clickhouse.sh stop),
+after which this process returns and exits. Data persists under the data path across restarts.
 
-Unlike clickhouse-server, a connected user can read any local file (`file()` has no user_files
-restriction): this is why it listens on loopback only and allows only loopback clients.
+Unlike clickhouse-server, `file()` has no user_files restriction here: a user granted READ ON FILE
+could read any local file. No user is (users.py), the engine listens on loopback only, and its
+users accept only loopback clients. Reading a system table needs a grant
+(`select_from_system_db_requires_grant`; `system.tables` and a few others stay open, filtered by
+the user's grants), so `default` sees no query log and no running queries.
 """
 
 from __future__ import annotations
@@ -28,22 +33,11 @@ CONFIG = """<clickhouse>
   <tcp_port>{tcp_port}</tcp_port>
   <http_port>{http_port}</http_port>
   <users_config>users.xml</users_config>
+  <access_control_improvements>
+    <select_from_system_db_requires_grant>true</select_from_system_db_requires_grant>
+    <select_from_information_schema_requires_grant>true</select_from_information_schema_requires_grant>
+  </access_control_improvements>
   <logger><level>warning</level><console>1</console></logger>
-</clickhouse>
-"""
-
-USERS = """<clickhouse>
-  <profiles><default><implicit_select>0</implicit_select></default></profiles>
-  <users>
-    <{user}>
-      <password>{password}</password>
-      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-      <profile>default</profile>
-      <quota>default</quota>
-      <access_management>1</access_management>
-    </{user}>
-  </users>
-  <quotas><default/></quotas>
 </clickhouse>
 """
 
@@ -52,11 +46,10 @@ def main() -> None:
     work_dir = Path(sys.argv[1]).resolve()
     data_dir = work_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
+    if not (work_dir / "users.xml").is_file():
+        sys.exit(f"{work_dir}/users.xml is missing: start ClickHouse with infra/services/clickhouse.sh")
     (work_dir / "config.xml").write_text(
         CONFIG.format(tcp_port=os.environ["CLICKHOUSE_PORT"], http_port=os.environ["CLICKHOUSE_HTTP_PORT"])
-    )
-    (work_dir / "users.xml").write_text(
-        USERS.format(user=os.environ["CLICKHOUSE_USER"], password=os.environ.get("CLICKHOUSE_PASSWORD", ""))
     )
     os.chdir(work_dir)
     sql = (
