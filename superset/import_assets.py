@@ -2,7 +2,9 @@
 
 The YAML files are Superset's own export format with fixed UUIDs, so every import updates the same
 database, dataset, charts and dashboard in place. The ClickHouse connection is configuration, not
-an asset: it is rendered into the bundle from the environment (cur/settings.py) at import time.
+an asset: it is rendered into the bundle from the environment (cur/settings.py) at import time, as
+the read-only BI user (CUR_CLICKHOUSE_BI_USER: SELECT on the analytics database only), never the
+writer.
 
 Runs in the bi environment with SUPERSET_CONFIG_PATH set (infra/services/superset.sh does this):
     python superset/import_assets.py [--username admin]
@@ -35,11 +37,11 @@ log = logging.getLogger("superset.import_assets")
 
 
 def clickhouse_uri(settings: cur_settings.Settings) -> str:
-    """SQLAlchemy URI of clickhouse-connect's dialect (HTTP protocol), credentials quoted."""
+    """SQLAlchemy URI of clickhouse-connect's dialect (HTTP protocol) as the BI user, credentials quoted."""
     url = URL.create(
         "clickhousedb",
-        username=settings.clickhouse_user,
-        password=settings.clickhouse_password or None,
+        username=settings.clickhouse_bi_user,
+        password=settings.clickhouse_bi_password or None,
         host=settings.clickhouse_host,
         port=settings.clickhouse_http_port,
         database=settings.analytics_database,

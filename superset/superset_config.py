@@ -89,6 +89,9 @@ CONTENT_SECURITY_POLICY_WARNING = False
 THEME_FONT_URL_ALLOWED_DOMAINS: list[str] = []
 
 # Russian interface by default; the translations ship with the package (nothing is downloaded).
+# The front end fetches them from /superset/language_pack/ru/ before it renders anything, the login
+# form included: anonymous visitors may load them through the Public role's only permission
+# (superset/access.py), or the login page stays in English.
 BABEL_DEFAULT_LOCALE = "ru"
 LANGUAGES = {
     "ru": {"flag": "ru", "name": "Русский"},

@@ -6,16 +6,17 @@
 #
 # Configuration: superset/superset_config.py. The secret key (it encrypts the stored ClickHouse
 # password and signs sessions) is generated once into $SUPERSET_HOME/secret_key (owner-only).
-# `start` brings the metadata database up to date, makes sure the `admin` user exists (password
-# $CUR_SUPERSET_ADMIN_PASSWORD, default `admin`), imports the assets in superset/assets/ (always:
-# re-importing updates them in place) and starts gunicorn on loopback.
+# `start` brings the metadata database up to date, makes sure the `admin` user exists with the
+# password of the settings (CUR_SUPERSET_ADMIN_PASSWORD, or the one generated on first use into
+# $CUR_SUPERSET_ADMIN_PASSWORD_FILE, owner-only; printed by `start` and `status`), imports the
+# assets in superset/assets/ (always: re-importing updates them in place; the ClickHouse connection
+# is the read-only $CUR_CLICKHOUSE_BI_USER) and starts gunicorn on loopback.
 source "$(dirname "$0")/../lib.sh"
 
 NAME=superset
 SUPERSET_BIN="$VENVS_DIR/bi/bin/superset"
 GUNICORN_BIN="$VENVS_DIR/bi/bin/gunicorn"
 URL="http://127.0.0.1:$CUR_SUPERSET_PORT"
-ADMIN_PASSWORD="${CUR_SUPERSET_ADMIN_PASSWORD:-admin}"
 export SUPERSET_CONFIG_PATH="$REPO_ROOT/superset/superset_config.py"
 export SUPERSET_HOME="$CUR_STATE_DIR/superset"
 
@@ -34,55 +35,79 @@ step() {
   "$@" >>"$log" 2>&1 || { tail -n 40 "$log" >&2; cur_die "$what failed"; }
 }
 
-# The metadata database's alembic revision and whether `admin` exists, read directly (no app start).
+# The metadata database's alembic revision and whether its access set-up is current, read directly
+# (no app start): `ok` when `admin` has the password of the settings and the Public role holds
+# exactly the permissions of superset/access.py, `-` otherwise.
 metadata_state() {
-  "$BI_PY" - "$CUR_POSTGRES_PORT" <<'PY'
+  "$BI_PY" - "$CUR_POSTGRES_PORT" "$REPO_ROOT/superset/access.py" <<'PY'
+import importlib.util
 import sys
 import psycopg2
+from werkzeug.security import check_password_hash
+from cur.settings import load
+# By path: `superset` is the installed package's name, not this repository's folder.
+spec = importlib.util.spec_from_file_location("cur_superset_access", sys.argv[2])
+access_module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(access_module)
+ADMIN, PUBLIC_PERMISSIONS = access_module.ADMIN, access_module.PUBLIC_PERMISSIONS
 with psycopg2.connect(host="127.0.0.1", port=int(sys.argv[1]), user="postgres", dbname="superset") as conn:
     cur = conn.cursor()
     cur.execute("SELECT to_regclass('alembic_version') IS NOT NULL, to_regclass('ab_user') IS NOT NULL")
     has_alembic, has_users = cur.fetchone()
-    revision = admin = "-"
+    revision = access = "-"
     if has_alembic:
         cur.execute("SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version")
         revision = cur.fetchone()[0] or "-"
     if has_users:
-        cur.execute("SELECT count(*) FROM ab_user WHERE username = 'admin'")
-        admin = "yes" if cur.fetchone()[0] else "-"
-print(revision, admin)
+        cur.execute("SELECT password FROM ab_user WHERE username = %s", (ADMIN,))
+        row = cur.fetchone()
+        password = load().superset_admin_password
+        admin_ok = bool(row and row[0] and password and check_password_hash(row[0], password))
+        cur.execute(
+            "SELECT p.name, v.name FROM ab_role r"
+            " JOIN ab_permission_view_role pvr ON pvr.role_id = r.id"
+            " JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id"
+            " JOIN ab_permission p ON p.id = pv.permission_id"
+            " JOIN ab_view_menu v ON v.id = pv.view_menu_id WHERE r.name = 'Public'"
+        )
+        public_ok = set(cur.fetchall()) == set(PUBLIC_PERMISSIONS)
+        access = "ok" if admin_ok and public_ok else "-"
+print(revision, access)
 PY
+}
+# ensure_access STATE: run superset/access.py unless STATE (from metadata_state) is `ok`.
+ensure_access() {
+  [[ "$1" == ok ]] || step access "setting up the admin's password and the Public role" "$BI_PY" "$REPO_ROOT/superset/access.py"
 }
 superset_version() { "$BI_PY" -c 'from importlib.metadata import version; print(version("apache-superset"))'; }
 
 # `db upgrade` and `init` take ~20 s even when there is nothing to do, so they are skipped when the
 # stamp written after the last successful run names the installed Superset version and the
 # metadata database is still at the revision recorded then (a new version or a recreated database
-# runs both again).
+# runs both again). The access set-up comes after `init`, which creates the permissions it grants.
 prepare_metadata() {
-  local stamp="$SUPERSET_HOME/metadata.stamp" state revision admin
+  local stamp="$SUPERSET_HOME/metadata.stamp" state revision access
   state="$(metadata_state)" || cur_die "cannot read the Superset metadata database"
-  read -r revision admin <<<"$state"
+  read -r revision access <<<"$state"
   if [[ "$(cat "$stamp" 2>/dev/null)" != "$(superset_version) $revision" ]]; then
     step upgrade "upgrading the Superset metadata database" "$SUPERSET_BIN" db upgrade
     rm -f "$stamp"
   fi
-  if [[ "$admin" != yes ]]; then
-    step admin "creating the Superset user admin" "$SUPERSET_BIN" fab create-admin --username admin \
-      --firstname Admin --lastname ЦУР --email admin@cur.local --password "$ADMIN_PASSWORD"
-  fi
   if [[ ! -s "$stamp" ]]; then
     step init "setting up Superset roles and permissions" "$SUPERSET_BIN" init
-    read -r revision admin <<<"$(metadata_state)"
+    read -r revision access <<<"$(metadata_state)"
     echo "$(superset_version) $revision" >"$stamp"
   fi
+  ensure_access "$access"
 }
 
 import_assets() { step import "importing the dashboard assets" "$BI_PY" "$REPO_ROOT/superset/import_assets.py" --username admin; }
 
+# A password given in the environment is not echoed into logs; a generated one is, as Airflow's.
 print_login() {
-  local password="admin"
-  [[ -n "${CUR_SUPERSET_ADMIN_PASSWORD:-}" ]] && password='$CUR_SUPERSET_ADMIN_PASSWORD'
+  local password='$CUR_SUPERSET_ADMIN_PASSWORD'
+  [[ -n "${CUR_SUPERSET_ADMIN_PASSWORD+set}" ]] ||
+    password="$(cat "$CUR_SUPERSET_ADMIN_PASSWORD_FILE")  (from $CUR_SUPERSET_ADMIN_PASSWORD_FILE)"
   echo "Superset dashboard: $URL/superset/dashboard/appeals-sla/  login: admin  password: $password"
 }
 
@@ -91,6 +116,9 @@ start() {
   cur_port_open 127.0.0.1 "$CUR_POSTGRES_PORT" || cur_die "PostgreSQL is not running: infra/services/postgres.sh start"
   if cur_is_running "$NAME" && healthy; then
     cur_log "superset already running"
+    local state
+    state="$(metadata_state)" || cur_die "cannot read the Superset metadata database"
+    ensure_access "${state#* }"
     import_assets
     print_login
     return 0

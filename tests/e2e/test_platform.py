@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from datetime import UTC, datetime
 
@@ -275,8 +274,6 @@ def test_quality_checkpoint_passes_on_good_data_and_fails_on_a_planted_bad_row(
 def test_superset_dashboard_and_chart_data(dag_run: Settings) -> None:
     from tests.e2e.superset_helpers import check_dashboard
 
-    charts = check_dashboard(
-        f"http://127.0.0.1:{dag_run.superset_port}", "admin", os.environ.get("CUR_SUPERSET_ADMIN_PASSWORD", "admin")
-    )
+    charts = check_dashboard(f"http://127.0.0.1:{dag_run.superset_port}", "admin", dag_run.superset_admin_password)
     assert len(charts) >= 4
     assert all(rows is not None for rows in charts.values())
