@@ -7,12 +7,20 @@ started=$SECONDS
 bash "$REPO_ROOT/infra/up.sh"
 "$PIPELINE_PY" -m infra.demo "$@"
 
+# The passwords of the settings: generated on first use (owner-only files under the state dir)
+# unless the environment sets them.
+{ read -r superset_password; read -r bi_password; } < <("$PYTHON_BOOT" -c \
+  'from cur.settings import load; s = load(); print(s.superset_admin_password); print(s.clickhouse_bi_password)')
+airflow_password="$("$PYTHON_BOOT" -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$CUR_STATE_DIR/airflow/passwords.json")"
+
 cat <<EOT
 
 The platform is up ($((SECONDS - started))s). Open:
-  Superset dashboard  http://127.0.0.1:$CUR_SUPERSET_PORT/superset/dashboard/appeals-sla/   (admin / ${CUR_SUPERSET_ADMIN_PASSWORD:-admin})
-  Airflow             http://127.0.0.1:$CUR_AIRFLOW_PORT/
+  Superset dashboard  http://127.0.0.1:$CUR_SUPERSET_PORT/superset/dashboard/appeals-sla/   login admin, password $superset_password
+  Airflow             http://127.0.0.1:$CUR_AIRFLOW_PORT/   login admin, password $airflow_password
   Faust worker        http://127.0.0.1:$CUR_STREAMS_WEB_PORT/
-  ClickHouse (HTTP)   http://$CLICKHOUSE_HOST:$CLICKHOUSE_HTTP_PORT/play
+  ClickHouse (HTTP)   http://$CLICKHOUSE_HOST:$CLICKHOUSE_HTTP_PORT/play   writer $CLICKHOUSE_USER, password $CLICKHOUSE_PASSWORD
+                      read-only (Superset's) $CUR_CLICKHOUSE_BI_USER, password $bi_password
+Generated passwords are kept in ${CUR_CLICKHOUSE_PASSWORD_FILE%/*}/ and $CUR_STATE_DIR/airflow/passwords.json (owner-only).
 Stop everything with: make down
 EOT
