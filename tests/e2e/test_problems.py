@@ -44,9 +44,7 @@ def test_quality_floors(evaluated: dict) -> None:
 
 
 def test_clickhouse_h3_cells_agree_with_the_h3_package(settings: Settings, clickhouse: Client) -> None:
-    rows = clickhouse.execute(
-        f"SELECT lat, lon, h3_cell FROM {DATABASE}.problem_links WHERE h3_cell != '' LIMIT 200"
-    )
+    rows = clickhouse.execute(f"SELECT lat, lon, h3_cell FROM {DATABASE}.problem_links WHERE h3_cell != '' LIMIT 200")
     assert len(rows) == 200
     assert all(h3.latlng_to_cell(lat, lon, 9) == cell for lat, lon, cell in rows)
 
