@@ -46,27 +46,6 @@ log = logging.getLogger(__name__)
 
 TARGET_TABLE = "problem_links"
 EARTH_M = 6_371_000.0
-LINK_COLUMNS = (
-    "appeal_id",
-    "source",
-    "source_id",
-    "created_at",
-    "problem_id",
-    "match_probability",
-    "match_weight",
-    "is_repeat",
-    "repeat_of_problem_id",
-    "sector",
-    "subcategory",
-    "municipality_code",
-    "lat",
-    "lon",
-    "h3_cell",
-    "street_key",
-    "house",
-    "run_id",
-    "computed_at",
-)
 
 
 class ProblemCounts(TypedDict):
