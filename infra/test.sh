@@ -6,15 +6,9 @@
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
-# CUR_TEST_PORTS=N (2, the default, 4 or 5) picks the port range Nxxxx, so that two checkouts (or two
+# CUR_TEST_PORTS=N (2, the default, 3, 4 or 5) picks the port range Nxxxx, so that two checkouts (or two
 # developers on one machine) can each run the suite on a stack of their own at the same time.
-p="${CUR_TEST_PORTS:-2}"
-[[ "$p" =~ ^[245]$ ]] || { echo "CUR_TEST_PORTS must be 2, 4 or 5 (3xxxx is the benchmarks' range)" >&2; exit 2; }
-export CUR_STATE_DIR="${CUR_TEST_STATE_DIR:-$REPO_ROOT/.state/test$([[ $p == 2 ]] || echo "-$p")}"
-export CLICKHOUSE_PORT=${p}9000 CLICKHOUSE_HTTP_PORT=${p}8123
-export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${p}9092 CUR_KAFKA_CONTROLLER_PORT=${p}9093
-export CUR_POSTGRES_PORT=${p}5432 CUR_AIRFLOW_PORT=${p}8080 CUR_SUPERSET_PORT=${p}8088 CUR_STREAMS_WEB_PORT=${p}6066
-export CUR_SPARK_MASTER_PORT=${p}7077 CUR_SPARK_MASTER_UI_PORT=${p}8081 CUR_SPARK_WORKER_PORT=${p}7078 CUR_SPARK_WORKER_UI_PORT=${p}8082
+source "$REPO_ROOT/infra/ports.sh" "${CUR_TEST_PORTS:-2}" || exit 2
 export CUR_E2E_REQUIRED=1
 source "$REPO_ROOT/infra/lib.sh"
 
