@@ -149,3 +149,70 @@ def subcategory_for(feed: str, feed_code: object) -> Subcategory:
         return subcategories()[_feed_codes()[key]]
     except KeyError:
         raise UnmappedCode(f"{feed} code {key[1]!r} is not in the taxonomy mapping") from None
+
+
+@dataclass(frozen=True)
+class Authority:
+    code: str
+    name_ru: str
+    kind: str  # ministry | agency
+
+
+AUTHORITY_KINDS = ("ministry", "agency")
+
+
+@cache
+def authorities() -> dict[str, Authority]:
+    """Regional ministries and agencies that answer for sectors (names differ by region: configuration)."""
+    result: dict[str, Authority] = {}
+    for number, row in enumerate(_read("authorities.csv"), start=2):
+        item = Authority(row["authority_code"], row["authority_name_ru"], row["authority_kind"])
+        if item.kind not in AUTHORITY_KINDS:
+            raise ValueError(f"authorities.csv line {number}: kind {item.kind!r} is not one of {AUTHORITY_KINDS}")
+        if item.code in result:
+            raise ValueError(f"authorities.csv line {number}: {item.code!r} listed twice")
+        result[item.code] = item
+    return result
+
+
+@dataclass(frozen=True)
+class Route:
+    sector_code: str
+    subcategory_code: str  # '' = the whole sector
+    authority_code: str
+
+
+@cache
+def routing() -> tuple[Route, ...]:
+    """Who answers for what: one row per sector, plus a row per subcategory whose owner differs.
+
+    Validated here so that a gap or a typo stops the load; dbt joins the same CSV (seed `routing`),
+    where a subcategory row wins over its sector's row.
+    """
+    known = subcategories()
+    owners = authorities()
+    rows: list[Route] = []
+    seen: set[tuple[str, str]] = set()
+    for number, row in enumerate(_read("routing.csv"), start=2):
+        item = Route(row["sector_code"], row["subcategory_code"].strip(), row["authority_code"])
+        if item.sector_code not in sectors():
+            raise ValueError(f"routing.csv line {number}: unknown sector {item.sector_code!r}")
+        if item.subcategory_code and known.get(item.subcategory_code, None) is None:
+            raise ValueError(f"routing.csv line {number}: unknown subcategory {item.subcategory_code!r}")
+        if item.subcategory_code and known[item.subcategory_code].sector_code != item.sector_code:
+            raise ValueError(f"routing.csv line {number}: {item.subcategory_code!r} is not in {item.sector_code!r}")
+        if item.authority_code not in owners:
+            raise ValueError(f"routing.csv line {number}: unknown authority {item.authority_code!r}")
+        if (item.sector_code, item.subcategory_code) in seen:
+            raise ValueError(f"routing.csv line {number}: {item.sector_code}/{item.subcategory_code} routed twice")
+        seen.add((item.sector_code, item.subcategory_code))
+        rows.append(item)
+    missing = [s for s in sectors() if (s, "") not in seen]
+    if missing:
+        raise ValueError(f"routing.csv: sectors without an owner: {missing}")
+    return tuple(rows)
+
+
+def authority_sectors(authority_code: str) -> list[tuple[str, str]]:
+    """The (sector, subcategory or '') rows an authority answers for, for recipients and access rules."""
+    return [(r.sector_code, r.subcategory_code) for r in routing() if r.authority_code == authority_code]
