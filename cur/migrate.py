@@ -13,7 +13,10 @@ import hashlib
 import logging
 from pathlib import Path
 
+from clickhouse_driver import Client
+
 from cur import settings as settings_module
+from cur import sla
 from cur.clickhouse import native_client
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -50,8 +53,16 @@ def migrate(settings: settings_module.Settings) -> list[str]:
         client.execute(f"INSERT INTO {db}.schema_migrations (name, checksum) VALUES", [(path.name, checksum)])
         log.info("applied %s", path.name)
         done.append(path.name)
+    _load_calendar(client, db)
     client.disconnect()
     return done
+
+
+def _load_calendar(client: Client, db: str) -> None:
+    """Replace {db}.production_calendar with every day of the covered years, as cur.sla counts them."""
+    rows = sla.calendar_days()
+    client.execute(f"TRUNCATE TABLE IF EXISTS {db}.production_calendar")
+    client.execute(f"INSERT INTO {db}.production_calendar (day, is_working_day, kind, reason) VALUES", rows)
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ import csv
 import functools
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
@@ -199,6 +199,7 @@ class ProductionCalendar:
     years: frozenset[int]
     non_working_weekdays: frozenset[date]  # holidays and days off that fall Monday-Friday
     working_weekends: frozenset[date]
+    listed: Mapping[date, tuple[str, str]] = field(default_factory=dict)  # day → (kind, reason) of the file's rows
 
     def is_working_day(self, day: date) -> bool:
         if isinstance(day, datetime) or not isinstance(day, date):
@@ -222,7 +223,7 @@ def load_calendar(path: Path = CALENDAR_PATH) -> ProductionCalendar:
     reader = csv.DictReader(lines)
     if reader.fieldnames != ["date", "kind", "reason"]:
         raise SlaConfigError(f"{path.name}: header must be date,kind,reason, got {reader.fieldnames}")
-    seen: set[date] = set()
+    seen: dict[date, tuple[str, str]] = {}
     holidays: dict[int, set[tuple[int, int]]] = {}
     non_working: set[date] = set()
     working: set[date] = set()
@@ -234,7 +235,7 @@ def load_calendar(path: Path = CALENDAR_PATH) -> ProductionCalendar:
             raise SlaConfigError(f"{where}: bad date {row['date']!r}") from None
         if day in seen:
             raise SlaConfigError(f"{where}: {day} is listed twice")
-        seen.add(day)
+        seen[day] = (row["kind"], (row["reason"] or "").strip())
         if not (row["reason"] or "").strip():
             raise SlaConfigError(f"{where}: {day} has no reason")
         weekend = day.weekday() >= 5
@@ -264,12 +265,27 @@ def load_calendar(path: Path = CALENDAR_PATH) -> ProductionCalendar:
         raise SlaConfigError(f"{path.name}: rows for {sorted(stray)} without that year's holidays")
     if not holidays:
         raise SlaConfigError(f"{path.name}: no year is covered")
-    return ProductionCalendar(frozenset(holidays), frozenset(non_working), frozenset(working))
+    return ProductionCalendar(frozenset(holidays), frozenset(non_working), frozenset(working), MappingProxyType(seen))
 
 
 RULES: SlaRules = load_rules()
 CALENDAR: ProductionCalendar = load_calendar()
 FIRST_ANSWER_DEADLINE: Mapping[Priority, timedelta] = RULES.first_answer
+
+
+def calendar_days(calendar: ProductionCalendar = CALENDAR) -> list[tuple[date, bool, str, str]]:
+    """Every day of the covered years as (day, is_working_day, kind, reason), for the table the KPI
+    models and the quality checks read (cur.migrate loads it): the same days the deadlines count."""
+    rows: list[tuple[date, bool, str, str]] = []
+    for year in sorted(calendar.years):
+        day = date(year, 1, 1)
+        while day.year == year:
+            kind, reason = calendar.listed.get(day, ("weekend" if day.weekday() >= 5 else "working_day", ""))
+            if kind == "working_day" and day.weekday() >= 5:
+                kind = "working_weekend"
+            rows.append((day, calendar.is_working_day(day), kind, reason))
+            day += timedelta(days=1)
+    return rows
 
 
 # --- arithmetic ---------------------------------------------------------------------------------------

@@ -472,3 +472,14 @@ def test_calendar_day_tracks_keep_the_local_clock(created: datetime, region_tz: 
     start, end = created.astimezone(region_tz), resolve_by.astimezone(region_tz)
     assert end.time() == start.time()
     assert end.date() - start.date() == timedelta(days=sla.RULES.fix[sla_class].days)
+
+
+def test_calendar_days_count_the_official_working_days() -> None:
+    # The government's own totals for a five-day week: 247 working days in 2025 and in 2026.
+    days = sla.calendar_days()
+    for year in (2025, 2026):
+        rows = [row for row in days if row[0].year == year]
+        assert len(rows) == 365
+        assert sum(row[1] for row in rows) == 247
+    kinds = {row[0]: row[2] for row in days}
+    assert kinds[date(2026, 1, 1)] == "holiday" and kinds[date(2026, 12, 5)] == "weekend"
