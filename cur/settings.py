@@ -72,16 +72,39 @@ class Settings:
     clickhouse_password_file: Path = REPO_ROOT / ".state" / "secrets" / "clickhouse-writer.password"
     clickhouse_bi_password_file: Path = REPO_ROOT / ".state" / "secrets" / "clickhouse-bi.password"
     superset_admin_password_file: Path = REPO_ROOT / ".state" / "secrets" / "superset-admin.password"
+    # Outgoing mail (cur/mail.py): reports and data-quality alerts. The defaults are the local sink
+    # of infra/services/smtp.sh; production sets a relay, its login and STARTTLS.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 12525
+    smtp_user: str = ""  # no login when empty
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "reports@cur.localhost"
+    operators_email: str = "operators@cur.localhost"  # who is told when a report is held back
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.region_tz)
+
+    @property
+    def mail_sink_dir(self) -> Path:
+        """Where the local SMTP sink stores what it receives, one .eml file per message."""
+        return self.state_dir / "mail"
 
 
 FEEDS: tuple[str, ...] = ("pos", "112", "safe_city", "housing")
 # The pseudonymization key of development and CI stacks. Pseudonyms made with it are not secret:
 # production sets CUR_PSEUDONYMIZATION_KEY to a long random value (the stream worker warns otherwise).
 DEV_PSEUDONYMIZATION_KEY = "dev-only-not-a-secret"
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = _env(name, "1" if default else "0").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={value!r}: expected one of 1/0, true/false, yes/no, on/off")
 
 
 def load() -> Settings:
@@ -124,6 +147,13 @@ def load() -> Settings:
         spark_worker_port=int(_env("CUR_SPARK_WORKER_PORT", "17078")),
         spark_worker_ui_port=int(_env("CUR_SPARK_WORKER_UI_PORT", "18082")),
         spark_jdbc_batch_size=int(_env("CUR_SPARK_JDBC_BATCH_SIZE", "10000")),
+        smtp_host=_env("CUR_SMTP_HOST", "127.0.0.1"),
+        smtp_port=int(_env("CUR_SMTP_PORT", "12525")),
+        smtp_user=_env("CUR_SMTP_USER", ""),
+        smtp_password=os.environ.get("CUR_SMTP_PASSWORD", ""),
+        smtp_starttls=_flag("CUR_SMTP_STARTTLS", False),
+        mail_from=_env("CUR_MAIL_FROM", "reports@cur.localhost"),
+        operators_email=_env("CUR_OPERATORS_EMAIL", "operators@cur.localhost"),
         # Resolved by infra/install.sh (infra/spark/pom.xml) under the shared install directory.
         spark_jars_dir=Path(
             _env(
@@ -162,6 +192,10 @@ def shell_exports(settings: Settings) -> str:
         "CUR_SPARK_WORKER_PORT": settings.spark_worker_port,
         "CUR_SPARK_WORKER_UI_PORT": settings.spark_worker_ui_port,
         "CUR_SPARK_JARS_DIR": settings.spark_jars_dir,
+        "CUR_SMTP_HOST": settings.smtp_host,
+        "CUR_SMTP_PORT": settings.smtp_port,
+        "CUR_MAIL_FROM": settings.mail_from,
+        "CUR_OPERATORS_EMAIL": settings.operators_email,
     }
     return "\n".join(f"export {name}={shlex.quote(str(value))}" for name, value in values.items())
 

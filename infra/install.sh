@@ -13,6 +13,10 @@ command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v curl >/dev/null || missing+=(curl)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
+# Weekly reports (reports/): WeasyPrint's Pango, fonts with Cyrillic, pdftoppm/pdftotext for the tests.
+compgen -G "/usr/lib/*/libpangoft2-1.0.so.0" >/dev/null || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+[[ -n "$(fc-list 'DejaVu Sans' 2>/dev/null)" ]] || missing+=(fonts-dejavu-core fontconfig)
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 if ((${#missing[@]})); then
   [[ $EUID -eq 0 ]] || cur_die "missing system packages: ${missing[*]} (install them, or run as root)"
   step "apt-get install ${missing[*]}"

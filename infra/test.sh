@@ -25,7 +25,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # The Faust worker is started by the end-to-end test itself, which needs to control it.
-for service in postgres clickhouse kafka airflow superset; do
+for service in postgres smtp clickhouse kafka airflow superset; do
   cur_is_running "$service" || started+=("$service")
   bash "$REPO_ROOT/infra/up.sh" "$service"
 done
