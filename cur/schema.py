@@ -147,6 +147,10 @@ class StatusEvent:
     kafka_topic: str
     kafka_partition: int
     kafka_offset: int
+    # The organisation or service this step names as responsible (POS executor, the management company
+    # of a housing order, the services 112 dispatched), "" when it names none: KPIs per executor group
+    # by it, so it is a field of its own, not only a phrase inside `detail`.
+    executor: str = ""
 
     def __post_init__(self) -> None:
         _check_identity(self.source, self.source_id, self.status)
@@ -171,7 +175,9 @@ _STATUS_EVENT_TIMES = tuple(i for i, f in enumerate(fields(StatusEvent)) if "dat
 Canonical = Appeal | StatusEvent
 
 
-def event_of(appeal: Appeal, status: str, at: datetime, *, is_response: bool = False, detail: str = "") -> StatusEvent:
+def event_of(
+    appeal: Appeal, status: str, at: datetime, *, is_response: bool = False, detail: str = "", executor: str = ""
+) -> StatusEvent:
     """A status event of `appeal`, carried by the same Kafka record (for feeds that send snapshots)."""
     return StatusEvent(
         appeal_id=appeal.appeal_id,
@@ -186,4 +192,5 @@ def event_of(appeal: Appeal, status: str, at: datetime, *, is_response: bool = F
         kafka_topic=appeal.kafka_topic,
         kafka_partition=appeal.kafka_partition,
         kafka_offset=appeal.kafka_offset,
+        executor=executor,
     )

@@ -63,18 +63,19 @@ class Rejected:
 Normalizer = Callable[[dict[str, Any], Context], list[Canonical]]
 
 
-def snapshot_events(appeal: Appeal, *, response_status: str = "answered") -> list[StatusEvent]:
+def snapshot_events(appeal: Appeal, *, response_status: str = "answered", executor: str = "") -> list[StatusEvent]:
     """Status events implied by a feed that sends the whole appeal as it is now (a snapshot).
 
     Received at creation; the first response at its time; the current status, when it is a later
-    step, at the latest moment the snapshot describes (its version).
+    step, at the latest moment the snapshot describes (its version). The `executor` the snapshot names
+    (112: the services dispatched) goes with every step after the receipt.
     """
     events = [event_of(appeal, "received", appeal.created_at)]
     if appeal.first_response_at is not None:
-        events.append(event_of(appeal, response_status, appeal.first_response_at, is_response=True))
+        events.append(event_of(appeal, response_status, appeal.first_response_at, is_response=True, executor=executor))
     if appeal.status not in {"received", response_status}:
         as_of = datetime.fromtimestamp(appeal.version / 1000, tz=appeal.created_at.tzinfo)
-        events.append(event_of(appeal, appeal.status, as_of))
+        events.append(event_of(appeal, appeal.status, as_of, executor=executor))
     return events
 
 

@@ -167,6 +167,12 @@ def redact(value: str, names: Iterable[str | None] = ()) -> str:
     return result
 
 
+def executor_name(name: str) -> str:
+    """An organisation's name as one group of the KPIs per executor: inner runs of blanks made one, so
+    "УК  «Дом»" and "УК «Дом»" are one executor."""
+    return " ".join(name.split())
+
+
 def status_event(
     feed: str,
     source_id: str,
@@ -177,8 +183,10 @@ def status_event(
     is_response: bool = False,
     rating: int | None = None,
     detail: str = "",
+    executor: str = "",
 ) -> StatusEvent:
-    """A status event carried by a record of its own (not by the appeal's record)."""
+    """A status event carried by a record of its own (not by the appeal's record). The executor is an
+    organisation's name, redacted like free text all the same (a sole trader's phone in it)."""
     return StatusEvent(
         appeal_id=appeal_id_for(feed, source_id),
         source=feed,
@@ -192,4 +200,5 @@ def status_event(
         kafka_topic=ctx.meta.topic,
         kafka_partition=ctx.meta.partition,
         kafka_offset=ctx.meta.offset,
+        executor=redact(executor),
     )

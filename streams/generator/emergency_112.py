@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from cur import sla, taxonomy
+from streams.feeds.emergency_112.normalize import SERVICES_RU
 from streams.generator import places, problems
 from streams.generator.core import Draft, EventKey, Gen, appeal_expect, deadlines_covered
 from streams.generator.problems import Report
@@ -88,7 +89,7 @@ def incident(gen: Gen, uid: int, created: datetime, report: Report | None = None
         dispatched = gen.after(created, 30, min(rng.expovariate(1 / 720), 7200))
         services = list(SERVICES[code])
         if gen.chance(0.2):
-            services.append(rng.choice(["01", "02", "03", "04", "05"]))
+            services.append(rng.choice(list(SERVICES_RU)))
         card = {**card, "dispatch_time": gen.local(dispatched, LOCAL), "services": services}
         drafts.append(send(card, dispatched, "update", _events(source_id, created, dispatched, None, False)))
     closed: datetime | None = None

@@ -3,6 +3,13 @@
 The legacy export runs every few hours and writes Windows-1251 more often than not; every record carries the
 complaint number. An inspection finds a violation or not; a violation brings an order to the management
 company with a deadline, then a result (fixed or not); no violation brings a result "not confirmed".
+
+The inspectorate answers as 59-FZ makes it: the applicant gets an answer within the 30-day term, once the
+inspection has found nothing (the result "not confirmed" is the answer) or has led to an order (a letter
+saying what was found and ordered; whether the order is met comes later, as its result). Most cases are
+answered in a week or two, some only after the term (`SLOW`). A gas complaint is an emergency with an
+hour's first-answer deadline: the duty inspector passes it to the emergency gas service at once and says so
+to the applicant, then the case goes on as any other, sooner.
 """
 
 from __future__ import annotations
@@ -30,9 +37,19 @@ DEFECTS = {
     "inspection": ("malformed", "missing_field", "bad_timestamp"),
     "order": ("malformed", "missing_field", "bad_timestamp", "out_of_range"),
     "result": ("malformed", "missing_field", "bad_timestamp", "unknown_reference"),
+    "answer": ("malformed", "missing_field", "bad_timestamp"),
 }
-TIME_FIELDS = {"complaint": "registered_at", "inspection": "inspected_at", "order": "issued_at", "result": "result_at"}
-DAY = 24 * 3600.0
+TIME_FIELDS = {
+    "complaint": "registered_at",
+    "inspection": "inspected_at",
+    "order": "issued_at",
+    "result": "result_at",
+    "answer": "answered_at",
+}
+HOUR = 3600.0
+DAY = 24 * HOUR
+SLOW = 0.2  # cases answered only after the 59-FZ term (32-45 days after registration)
+FORWARDED = "обращение передано в аварийно-диспетчерскую службу газораспределительной организации"
 
 
 def complaint(gen: Gen, uid: int, created: datetime, report: Report | None = None) -> list[Draft]:
@@ -76,7 +93,20 @@ def complaint(gen: Gen, uid: int, created: datetime, report: Report | None = Non
         expect = Expect(events=frozenset({(source_id, at, status)}))
         drafts.append(Draft(FEED, source_id, record, at, "status", expect, DEFECTS[kind]))
 
-    inspected = gen.after(created, DAY, 10 * DAY)
+    emergency = priority is sla.Priority.EMERGENCY
+    answers = 0
+
+    def answer(at: datetime, summary: str) -> None:
+        nonlocal answers
+        answers += 1
+        fields = {"answer_no": f"О-{uid % 1_000_000:05d}/{answers}", "summary": summary}
+        follow("answer", at, fields, "answered")
+
+    if emergency and gen.chance(0.95):
+        answer(gen.after(created, 300, 2400) if gen.chance(0.9) else gen.after(created, HOUR, 4 * HOUR), FORWARDED)
+    slow = gen.chance(SLOW)
+    late_answer = gen.after(created, 32 * DAY, 45 * DAY)
+    inspected = gen.after(created, HOUR, DAY) if emergency else gen.after(created, DAY, 10 * DAY)
     found = gen.chance(0.7)
     inspection: dict[str, Any] = {
         "inspection_no": f"П-{uid % 1_000_000:05d}",
@@ -87,7 +117,8 @@ def complaint(gen: Gen, uid: int, created: datetime, report: Report | None = Non
         del inspection["inspection_type"]
     follow("inspection", inspected, inspection, "in_progress")
     if not found:
-        follow("result", gen.after(inspected, DAY, 5 * DAY), {"outcome": "not_confirmed"}, OUTCOMES["not_confirmed"][0])
+        result_at = max(late_answer, inspected) if slow else gen.after(inspected, DAY, 5 * DAY)
+        follow("result", result_at, {"outcome": "not_confirmed"}, OUTCOMES["not_confirmed"][0])
         return drafts
     issued = gen.after(inspected, 3600, 2 * DAY)
     deadline = issued.astimezone(gen.tz).date() + timedelta(days=rng.randint(5, 30))
@@ -100,6 +131,9 @@ def complaint(gen: Gen, uid: int, created: datetime, report: Report | None = Non
     follow("order", issued, order, "assigned")
     outcome = "fixed" if gen.chance(0.75) else "not_fixed"
     result_at = gen.after(issued, 3 * DAY, 35 * DAY)
+    # The letter goes before the order's result is known at the latest (the result is then told as well).
+    letter = max(late_answer, issued + timedelta(hours=1)) if slow else gen.after(issued, HOUR, 5 * DAY)
+    answer(min(letter, result_at - timedelta(minutes=1)), texts.ORDER_ANSWER)
     comment = {"comment": "акт проверки исполнения предписания"} if gen.chance(0.5) else {}
     follow("result", result_at, {"outcome": outcome, **comment}, OUTCOMES[outcome][0])
     return drafts

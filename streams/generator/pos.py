@@ -7,6 +7,7 @@ a confirmation or a return for rework, and the rework's own answer.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -32,34 +33,41 @@ HOUR = 3600.0
 GPS_JITTER_M = 30.0
 NO_GPS = 0.3  # appeals sent without coordinates (besides those that leave the field out)
 DAY = 24 * HOUR
+REOPENED = 0.15  # appeals the portal closed for a silent applicant that the applicant returns afterwards
 
 
 def _executor(gen: Gen, subcategory: taxonomy.Subcategory, place: Place) -> str:
+    """The organisation the appeal is assigned to; of a sector's few, the one that serves this place."""
     if subcategory.sector_code in texts.EXECUTORS and gen.chance(0.7):
-        return texts.EXECUTORS[subcategory.sector_code]
+        choices = texts.EXECUTORS[subcategory.sector_code]
+        return choices[zlib.crc32(f"{place.municipality}:{place.street.street.name}".encode()) % len(choices)]
     if subcategory.sector_code == "housing_utilities":
         return place.management_company()[0]
     return texts.MUNICIPAL_EXECUTOR.format(name=taxonomy.municipalities()[place.municipality])
 
 
-def _steps(gen: Gen, created: datetime, executor: str) -> list[tuple[str, datetime, dict[str, Any]]]:
+def _steps(
+    gen: Gen, created: datetime, executor: str, priority: sla.Priority
+) -> list[tuple[str, datetime, dict[str, Any]]]:
     """The appeal's life after filing: (portal status, moment, extra fields)."""
     # Timing follows the regions' norm of a first answer within 8 hours: most appeals are moderated,
     # assigned and answered within it (a median of about 4-5 hours), a tail of them late, some by days.
+    # An emergency (1 h) or a high-importance appeal (3 h) goes through the same steps as much faster.
+    pace = sla.FIRST_ANSWER_DEADLINE[priority] / sla.FIRST_ANSWER_DEADLINE[sla.Priority.NORMAL]
     rng, steps = gen.rng, []
-    t = gen.after(created, 300, HOUR)
+    t = gen.after(created, 300 * pace, HOUR * pace)
     steps.append(("MODERATION", t, {}))
     if gen.chance(0.05):
         t = gen.after(t, HOUR, DAY)
         return [*steps, ("REJECTED", t, {"comment": rng.choice(texts.REJECTIONS)})]
-    t = gen.after(t, 600, 2 * HOUR)
+    t = gen.after(t, 600 * pace, 2 * HOUR * pace)
     steps.append(("ASSIGNED", t, {"executor": executor}))
     if gen.chance(0.6):
-        t = gen.after(t, 600, 2 * HOUR)
+        t = gen.after(t, 600 * pace, 2 * HOUR * pace)
         steps.append(("IN_WORK", t, {}))
     if not gen.chance(0.85):
         return steps
-    t = gen.after(t, 1800, min(rng.expovariate(1 / (2.5 * HOUR)), 3 * DAY) + 1800)
+    t = gen.after(t, 1800 * pace, (min(rng.expovariate(1 / (2.5 * HOUR)), 3 * DAY) + 1800) * pace)
     steps.append(("ANSWERED", t, {"executor": executor, "comment": rng.choice(texts.ANSWERS)}))
     if gen.chance(0.6):
         rating = rng.choices([1, 2, 3, 4, 5], weights=[10, 10, 15, 30, 35])[0]
@@ -81,6 +89,11 @@ def _steps(gen: Gen, created: datetime, executor: str) -> list[tuple[str, dateti
     elif gen.chance(0.5):
         t = gen.after(t, 3 * DAY, 5 * DAY)  # confirmed by the portal once the applicant stayed silent
         steps.append(("RESOLVED", t, {}))
+        if gen.chance(REOPENED):  # the applicant comes back: nothing was done; the appeal is reopened
+            t = gen.after(t, 2 * HOUR, 4 * DAY)
+            steps.append(("RETURNED", t, {"rating": rng.randint(1, 2), "comment": rng.choice(texts.RETURNS)}))
+            t = gen.after(t, 2 * HOUR, 2 * DAY)
+            steps.append(("IN_WORK", t, {"executor": executor}))
     return steps
 
 
@@ -144,7 +157,7 @@ def appeal(gen: Gen, uid: int, created: datetime, report: Report | None = None) 
             APPEAL_DEFECTS,
         )
     ]
-    for status, at, extra in _steps(gen, created, _executor(gen, subcategory, place)):
+    for status, at, extra in _steps(gen, created, _executor(gen, subcategory, place), priority):
         record = {"type": "status", "appealId": uid, "status": status, "changedAt": gen.iso(at), **extra}
         expect = Expect(events=frozenset({(source_id, at, STATUSES[status])}))
         drafts.append(Draft(FEED, source_id, record, at, "status", expect, STATUS_DEFECTS))

@@ -185,16 +185,21 @@ SHORT_TEXTS: dict[str, str] = {
 # How a resident says that a problem said to be fixed is back.
 REPEATS = ("Повторно! ", "Снова та же проблема. ", "Опять! ", "Обращаюсь повторно, ничего не изменилось. ")
 
-EXECUTORS: dict[str, str] = {
-    "healthcare": "Министерство здравоохранения Калужской области",
-    "education": "Министерство образования и науки Калужской области",
-    "social_protection": "Министерство труда и социальной защиты Калужской области",
-    "waste": "ГП «Калужский региональный экологический оператор»",
-    "transport": "Министерство транспорта и дорожного хозяйства Калужской области",
-    "energy": "Филиал «Калугаэнерго»",
-    "public_services": "ГБУ КО «МФЦ Калужской области»",
-    "ecology": "Министерство природных ресурсов и экологии Калужской области",
+# The organisations POS appeals are assigned to, per sector: who does the work (clinics, schools, carriers,
+# the waste operator, the grid company), not the ministry that owns the sector (cur/taxonomy/routing.csv).
+# Appeals of other sectors, and some of these, go to the municipality's administration; housing appeals
+# to the building's management company.
+EXECUTORS: dict[str, tuple[str, ...]] = {
+    "healthcare": ("ГБУЗ КО «Калужская городская поликлиника № 2»", "ГБУЗ КО «Центральная районная больница»"),
+    "education": ("МБОУ «Средняя общеобразовательная школа № 5»", "МБДОУ «Детский сад № 12 «Солнышко»"),
+    "social_protection": ("ГБУ КО «Центр социального обслуживания граждан»",),
+    "waste": ("ГП «Калужский региональный экологический оператор»",),
+    "roads": ("МБУ «Управление благоустройства и дорожного хозяйства»", "ГКУ КО «Калугадорзаказчик»"),
+    "transport": ("МУП «Управление троллейбусного транспорта»", "ООО «Калужская автоколонна»"),
+    "energy": ("Филиал ПАО «Россети Центр и Приволжье» – «Калугаэнерго»",),
+    "public_services": ("ГБУ КО «МФЦ Калужской области»",),
 }
+ORDER_ANSWER = "по результатам проверки управляющей компании выдано предписание, исполнение на контроле"
 MUNICIPAL_EXECUTOR = "Администрация МО «{name}»"
 COMPANIES: tuple[tuple[str, str], ...] = (
     ("ООО «УК Центр»", "4027000001"),

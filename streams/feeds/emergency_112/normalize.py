@@ -6,7 +6,8 @@ Raw shape: `card_id`, `call_time`, `dispatch_time` and `close_time` as local "DD
 
 The dispatch system re-sends the whole card on every update (services dispatched, card closed), so each
 record is a snapshot: received at the call, in progress (the first response) at the dispatch, resolved at
-`close_time` (or, on older cards without it, at the latest moment the card describes). The latest update
+`close_time` (or, on older cards without it, at the latest moment the card describes). The services
+dispatched are the executor of every step after the call (`executor_of`). The latest update
 wins in ClickHouse by its version; updates arriving out of order are therefore harmless.
 
 Every 112 card is an emergency: the first answer is due within the hour. The caller's phone is personal
@@ -35,16 +36,26 @@ from streams.records import Context, snapshot_events
 
 FEED = "112"
 LOCAL_FORMATS = ("%d.%m.%Y %H:%M:%S",)
+# The dispatch codes of the services 112 sends, and their names: the one list of them (the generator
+# dispatches from it too).
 SERVICES_RU = {"01": "пожарная охрана", "02": "полиция", "03": "скорая помощь", "04": "газовая служба", "05": "ЖКХ"}
 
 
-def _services(raw: dict[str, Any]) -> list[str]:
+def _service_codes(raw: dict[str, Any]) -> list[str]:
     value = raw.get("services")
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
         raise BadValue("field 'services' must be a list of service codes")
-    return [SERVICES_RU.get(str(v).strip(), str(v).strip()) for v in value if str(v).strip()]
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def executor_of(codes: list[str]) -> str:
+    """The services dispatched as one executor: their names in the order of `SERVICES_RU`, each once, codes
+    it does not know after them (sorted), so the same services always make the same executor whatever
+    order the dispatcher entered them in."""
+    known = [name for code, name in SERVICES_RU.items() if code in codes]
+    return ", ".join(known + sorted({code for code in codes if code not in SERVICES_RU}))
 
 
 def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
@@ -55,7 +66,8 @@ def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
     dispatched_at = optional_timestamp(raw, "dispatch_time", ctx.region_tz, formats=LOCAL_FORMATS)
     closed_at = optional_timestamp(raw, "close_time", ctx.region_tz, formats=LOCAL_FORMATS)
     closed = flag(raw, "closed") or closed_at is not None
-    services = _services(raw)
+    codes = _service_codes(raw)
+    services = [SERVICES_RU.get(code, code) for code in codes]
     severity = integer(raw, "severity", lo=1, hi=3, required=False)
     pseudonym = applicant_pseudonym(ctx.pseudonymizer, phone=raw.get("caller_phone"))
     if closed:
@@ -95,4 +107,4 @@ def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
         resolve_by=due.resolve_by,
         applicant_pseudonym=pseudonym,
     )
-    return [appeal, *snapshot_events(appeal, response_status="in_progress")]
+    return [appeal, *snapshot_events(appeal, response_status="in_progress", executor=redact(executor_of(codes)))]

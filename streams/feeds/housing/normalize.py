@@ -10,11 +10,15 @@ times "YYYY-MM-DD HH:MM:SS" without zone:
 - inspection: `complaint_no`, `inspection_no`, `inspected_at`, `inspection_type`, `violation_found`.
   → `in_progress` at the inspection: the inspectorate is working on the complaint.
 - order (предписание): `complaint_no`, `order_no`, `issued_at`, `deadline` (YYYY-MM-DD), `management_company`,
-  `requirement`. → `assigned` at the issue, the management company being the executor; the order's deadline
-  is in the event's detail ("срок исполнения до ...").
+  `requirement`. → `assigned` at the issue, the management company being the executor (the event's
+  `executor`, "" when the order names none); the order's deadline is in the event's detail ("срок исполнения
+  до ...").
 - result: `complaint_no`, `result_at`, `outcome` ("fixed" → `resolved`, "not_confirmed" → `answered`,
   both the answer to the applicant; "not_fixed" → `in_progress`: the order was not met, the case goes on),
   `comment`.
+- answer (ответ заявителю): `complaint_no`, `answer_no`, `answered_at`, optional `summary`. → `answered`, the
+  answer to the applicant: what was found and done, within the 59-FZ term (or, for a gas complaint, within
+  the hour: passed to the emergency gas service).
 Status records may arrive before their complaint (the export is per table, not per complaint).
 """
 
@@ -27,6 +31,7 @@ from cur.schema import Appeal, Canonical, StatusEvent, appeal_id_for
 from streams.feeds.common import (
     applicant_pseudonym,
     deadlines,
+    executor_name,
     municipality_by_oktmo,
     record_type,
     redact,
@@ -50,7 +55,7 @@ from streams.records import Context, snapshot_events
 
 FEED = "housing"
 LOCAL_FORMATS = ("%Y-%m-%d %H:%M:%S",)
-RECORD_TYPES = ("complaint", "inspection", "order", "result")
+RECORD_TYPES = ("complaint", "inspection", "order", "result", "answer")
 NO_COMPANY = "управляющая компания не указана"
 # outcome → (status, is_response, detail)
 OUTCOMES = {
@@ -68,11 +73,14 @@ def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
         return [_order(raw, ctx)]
     if kind == "result":
         return [_result(raw, ctx)]
+    if kind == "answer":
+        return [_answer(raw, ctx)]
     return _complaint(raw, ctx)
 
 
 def _company(raw: dict[str, Any]) -> str:
-    return text(obj(raw, "management_company"), "name", required=False) or NO_COMPANY
+    """The management company's name as the record gives it, "" when it names none."""
+    return text(obj(raw, "management_company"), "name", required=False)
 
 
 def _complaint(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
@@ -81,7 +89,7 @@ def _complaint(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
     municipality = municipality_by_oktmo(raw, "oktmo")
     created_at = timestamp(raw, "registered_at", ctx.region_tz, formats=LOCAL_FORMATS)
     response_at = optional_timestamp(raw, "response_at", ctx.region_tz, formats=LOCAL_FORMATS)
-    company = _company(raw)
+    company = _company(raw) or NO_COMPANY
     applicant = obj(raw, "applicant")
     name = applicant.get("fio")
     pseudonym = applicant_pseudonym(
@@ -143,11 +151,12 @@ def _order(raw: dict[str, Any], ctx: Context) -> StatusEvent:
     if deadline < issued_at.astimezone(ctx.region_tz).date():
         raise OutOfRange(f"order deadline {deadline.isoformat()} is before the order was issued")
     requirement = text(raw, "requirement", required=False)
-    detail = f"предписание № {number} для {_company(raw)}"
+    company = _company(raw)
+    detail = f"предписание № {number} для {company or NO_COMPANY}"
     if requirement:
         detail += f": {requirement}"
     detail += f"; срок исполнения до {deadline:%d.%m.%Y}"
-    return status_event(FEED, source_id, "assigned", issued_at, ctx, detail=detail)
+    return status_event(FEED, source_id, "assigned", issued_at, ctx, detail=detail, executor=executor_name(company))
 
 
 def _result(raw: dict[str, Any], ctx: Context) -> StatusEvent:
@@ -161,3 +170,12 @@ def _result(raw: dict[str, Any], ctx: Context) -> StatusEvent:
     return status_event(
         FEED, source_id, status, at, ctx, is_response=is_response, detail=f"{detail}: {comment}" if comment else detail
     )
+
+
+def _answer(raw: dict[str, Any], ctx: Context) -> StatusEvent:
+    source_id = identifier(raw, "complaint_no")
+    number = identifier(raw, "answer_no")
+    at = timestamp(raw, "answered_at", ctx.region_tz, formats=LOCAL_FORMATS)
+    summary = text(raw, "summary", required=False)
+    detail = f"ответ заявителю № {number}" + (f": {summary}" if summary else "")
+    return status_event(FEED, source_id, "answered", at, ctx, is_response=True, detail=detail)

@@ -8,7 +8,8 @@ Two raw shapes on one topic, keyed by the appeal id:
   `attachmentsCount`, `applicant` {esiaId, fullName, phone, email} (all optional), `official` (a written
   appeal under 59-FZ), `urgent` and `publicResonance` flags. It is a snapshot: it carries the appeal and the
   status events its status implies (`snapshot_events`).
-- status change (`"type": "status"`): `appealId`, `status`, `changedAt`, optional `executor` (organisation),
+- status change (`"type": "status"`): `appealId`, `status`, `changedAt`, optional `executor` (organisation: the
+  event's `executor`, and kept in its detail as before),
   `rating` (1-5, the applicant's rating with the confirmation or the return for rework), `comment`
   (moderator's reason or applicant's remark). It carries one status event and no appeal; it may arrive
   before its appeal (the portal's queues are not ordered across record types).
@@ -23,6 +24,7 @@ from cur.schema import Appeal, Canonical, appeal_id_for
 from streams.feeds.common import (
     applicant_pseudonym,
     deadlines,
+    executor_name,
     municipality_by_oktmo,
     record_type,
     redact,
@@ -134,4 +136,5 @@ def _status_change(raw: dict[str, Any], ctx: Context) -> Canonical:
         is_response=status == "answered",
         rating=rating,
         detail="; ".join(p for p in parts if p),
+        executor=executor_name(executor),
     )

@@ -1,4 +1,5 @@
-"""Safe City records → canonical appeals; heartbeats and unsure detections → nothing (counted as filtered).
+"""Safe City records → canonical appeals and the operator's handling of them; heartbeats and unsure detections
+→ nothing (counted as filtered).
 
 Raw shapes on one topic, keyed by event id (heartbeats by camera id):
 
@@ -6,6 +7,12 @@ Raw shapes on one topic, keyed by event id (heartbeats by camera id):
   `confidence` (0-1), `lat`, `lon` (optional), `ts` (epoch milliseconds, UTC), `districtOktmo`.
 - heartbeat / status ping (`"type": "heartbeat"` or `"status"`): `cameraId`, `ts`, `state`. Cameras send
   them every few minutes; they carry no appeal, so the normalizer returns `[]`.
+- dispatch (`"type": "dispatch"`): `eventId` (the detection), `ts`, `service` (a code of `SERVICES`): the
+  situation centre's operator sent a service to the scene. → `assigned`, the service being the executor.
+- closure (`"type": "closure"`): `eventId`, `ts`, `outcome` (`OUTCOMES`: "fixed" → `resolved`,
+  "false_alarm" → `rejected`), optional `comment`. Keyed, like the dispatch, by the detection's id.
+  A detection has no applicant: neither step is an answer to one (`is_response` stays false); how fast
+  someone acted on it (assigned or resolved) is its measure.
 
 One pothole seen by several cameras within minutes arrives as several detections with distinct event ids
 and near-identical place and time (a burst). Each is its own canonical appeal here; merging them across
@@ -19,9 +26,9 @@ from __future__ import annotations
 from typing import Any
 
 from cur import sla, taxonomy
-from cur.schema import Appeal, Canonical, appeal_id_for
-from streams.feeds.common import deadlines, municipality_by_oktmo, record_type, redact
-from streams.parsing import code, epoch_ms, identifier, ms_since_epoch, number
+from cur.schema import Appeal, Canonical, StatusEvent, appeal_id_for
+from streams.feeds.common import deadlines, municipality_by_oktmo, record_type, redact, status_event
+from streams.parsing import UnknownReference, code, epoch_ms, identifier, ms_since_epoch, number, show, text
 from streams.records import Context, snapshot_events
 
 FEED = "safe_city"
@@ -31,11 +38,27 @@ FEED = "safe_city"
 # fewer false alarms; change it here only, the generator's ground truth reads this constant.
 MIN_CONFIDENCE = 0.5
 NOISE_TYPES = ("heartbeat", "status")
+HANDLING_TYPES = ("dispatch", "closure")
+# The services the operator dispatches, by the code the situation centre's system sends: the one list.
+SERVICES = {
+    "ROADS": "дорожная служба",
+    "WASTE": "региональный оператор по обращению с ТКО",
+    "LIGHTING": "служба наружного освещения",
+    "POLICE": "полиция",
+    "VIDEO": "служба эксплуатации видеонаблюдения",
+}
+# closure outcome → (status, detail)
+OUTCOMES = {"fixed": ("resolved", "устранено"), "false_alarm": ("rejected", "ложное срабатывание")}
 
 
 def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
-    if record_type(raw, FEED, ("detection", *NOISE_TYPES), default="detection") in NOISE_TYPES:
+    kind = record_type(raw, FEED, ("detection", *NOISE_TYPES, *HANDLING_TYPES), default="detection")
+    if kind in NOISE_TYPES:
         return []
+    if kind == "dispatch":
+        return [_dispatch(raw, ctx)]
+    if kind == "closure":
+        return [_closure(raw, ctx)]
     source_id = identifier(raw, "eventId")
     subcategory = taxonomy.subcategory_for(FEED, code(raw, "eventType"))
     municipality = municipality_by_oktmo(raw, "districtOktmo")
@@ -74,3 +97,25 @@ def normalize(raw: dict[str, Any], ctx: Context) -> list[Canonical]:
         resolve_by=due.resolve_by,
     )
     return [appeal, *snapshot_events(appeal)]
+
+
+def _known(raw: dict[str, Any], field: str, known: dict[str, Any], what: str) -> str:
+    value = code(raw, field) or ""
+    if value not in known:
+        raise UnknownReference(f"unknown Safe City {what} {show(value)} (known: {', '.join(known)})")
+    return value
+
+
+def _dispatch(raw: dict[str, Any], ctx: Context) -> StatusEvent:
+    source_id = identifier(raw, "eventId")
+    name = SERVICES[_known(raw, "service", SERVICES, "service")]
+    at = epoch_ms(raw, "ts")
+    return status_event(FEED, source_id, "assigned", at, ctx, detail=f"направлена {name}", executor=name)
+
+
+def _closure(raw: dict[str, Any], ctx: Context) -> StatusEvent:
+    source_id = identifier(raw, "eventId")
+    status, detail = OUTCOMES[_known(raw, "outcome", OUTCOMES, "outcome")]
+    at = epoch_ms(raw, "ts")
+    comment = text(raw, "comment", required=False)
+    return status_event(FEED, source_id, status, at, ctx, detail=f"{detail}: {comment}" if comment else detail)
