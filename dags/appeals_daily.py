@@ -4,6 +4,9 @@
 Each run covers one day in the region's time zone: the data interval
 [`data_interval_start`, `data_interval_end`), midnight to midnight local time, in UTC.
 
+0. **reconcile_feeds** — `cur.reconcile` for the day's export of every feed: the records each source
+   says it sent (its control total) must equal those landed + rejected + filtered, exactly; a mismatch
+   holds the day back (a "gated" notice) before anything is rebuilt.
 1. **dedup_appeals** — the PySpark job `spark_jobs.dedup_appeals` keeps one row per
    (source, source_id) of the appeals created in the interval and replaces the interval in
    `cur.appeals_dedup`.
@@ -14,6 +17,12 @@ Each run covers one day in the region's time zone: the data interval
    `analytics.appeals_sla_daily`, with its tests.
 4. **quality_check** — the Great Expectations checkpoint `expectations.run_checkpoint` on the
    interval; the run fails when the data does not meet the expectations.
+
+Last, **publish** marks the day published (the asset `analytics.published`, which downstream DAGs
+such as the weekly reports are scheduled on) and tells the operators when it follows a failure.
+The steps update the assets of `dags/assets.py` (canonical appeals → problems → KPI marts →
+published), each event with the day in its `extra`. A task that fails for good mails the operators
+and writes `cur.operations_log` (cur/alerts.py): "gated" when a critical data check stopped it.
 
 Every task rewrites its interval and nothing else, so a rerun or a backfill of a day is safe.
 Each task runs its tool as a subprocess of the same Python environment (Spark's JVM and dbt
@@ -30,9 +39,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
-log = logging.getLogger("appeals_daily")
+from cur import alerts
+from dags.assets import CANONICAL_APPEALS, KPI_MARTS, PROBLEMS, PUBLISHED
+
+DAG_ID = "appeals_daily"
+log = logging.getLogger(DAG_ID)
 
 REGION_TZ = "Europe/Moscow"  # the default of cur.settings: the region this platform serves
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +56,11 @@ def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _run(command: list[str], what: str) -> list[str]:
+def _run(command: list[str], what: str, *, gate: bool = False) -> list[str]:
     """Run `command` from the repository root, log its output as it comes, return its lines.
 
-    Raises when it exits non-zero, so the task fails (and is retried) with the output in its log.
+    Raises when it exits non-zero, so the task fails (and is retried) with the output in its log; a
+    `gate` (a critical data check) exiting with alerts.GATED_EXIT raises alerts.Gated, with its output.
     """
     log.info("running %s: %s", what, " ".join(command))
     lines: list[str] = []
@@ -59,9 +73,20 @@ def _run(command: list[str], what: str) -> list[str]:
             if line:
                 log.info("%s", line)
                 lines.append(line)
+    if gate and process.returncode == alerts.GATED_EXIT:
+        raise alerts.Gated(f"{what}: critical check failed\n" + "\n".join(lines[-40:]))
     if process.returncode != 0:
         raise RuntimeError(f"{what} failed with exit code {process.returncode}")
     return lines
+
+
+def _day_extra(start: datetime, end: datetime) -> dict[str, str]:
+    """The `extra` of the day's asset events: which regional day they are about."""
+    return {
+        "day": start.astimezone(pendulum.timezone(REGION_TZ)).date().isoformat(),
+        "interval_start": _iso_utc(start),
+        "interval_end": _iso_utc(end),
+    }
 
 
 def _spark_job(module: str, start: datetime, end: datetime, what: str) -> dict:
@@ -72,7 +97,7 @@ def _spark_job(module: str, start: datetime, end: datetime, what: str) -> dict:
 
 
 @dag(
-    dag_id="appeals_daily",
+    dag_id=DAG_ID,
     doc_md=__doc__,
     # A data-interval timetable, stated explicitly: a bare "@daily" means CronTriggerTimetable in
     # Airflow 3 (no interval, just a point in time). Midnight to midnight in the region.
@@ -86,23 +111,46 @@ def _spark_job(module: str, start: datetime, end: datetime, what: str) -> dict:
         "retries": 2,  # a transient ClickHouse or Spark failure; 1 then 2 minutes apart
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": 2.0,
+        "on_failure_callback": alerts.on_task_failure,  # a mail and a cur.operations_log row
     },
 )
 def appeals_daily() -> None:
-    @task(execution_timeout=timedelta(minutes=30))
-    def dedup_appeals(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> dict:
+    @task(execution_timeout=timedelta(minutes=10))
+    def reconcile_feeds(
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Every feed's control total against its stored stages (cur.reconcile); gated on a mismatch."""
+        assert data_interval_start is not None and data_interval_end is not None
+        day = _day_extra(data_interval_start, data_interval_end)["day"]
+        command = [sys.executable, "-m", "cur.reconcile", "--day", day, "--run-id", run_id or ""]
+        _run(command, "the reconciliation of the feeds", gate=True)
+
+    @task(execution_timeout=timedelta(minutes=30), outlets=[CANONICAL_APPEALS])
+    def dedup_appeals(
+        data_interval_start: datetime | None = None, data_interval_end: datetime | None = None, outlet_events=None
+    ) -> dict:
         """Spark dedup of the interval into cur.appeals_dedup; returns the counts (a small XCom)."""
         assert data_interval_start is not None and data_interval_end is not None
-        return _spark_job("spark_jobs.dedup_appeals", data_interval_start, data_interval_end, "the Spark dedup job")
+        counts = _spark_job("spark_jobs.dedup_appeals", data_interval_start, data_interval_end, "the Spark dedup job")
+        outlet_events[CANONICAL_APPEALS].extra = _day_extra(data_interval_start, data_interval_end)
+        return counts
 
-    @task(execution_timeout=timedelta(minutes=30))
-    def link_problems(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> dict:
+    @task(execution_timeout=timedelta(minutes=30), inlets=[CANONICAL_APPEALS], outlets=[PROBLEMS])
+    def link_problems(
+        data_interval_start: datetime | None = None, data_interval_end: datetime | None = None, outlet_events=None
+    ) -> dict:
         """Cross-channel problems of the interval into cur.problem_links; returns the counts (a small XCom)."""
         assert data_interval_start is not None and data_interval_end is not None
-        return _spark_job("spark_jobs.problems.job", data_interval_start, data_interval_end, "the linkage job")
+        counts = _spark_job("spark_jobs.problems.job", data_interval_start, data_interval_end, "the linkage job")
+        outlet_events[PROBLEMS].extra = _day_extra(data_interval_start, data_interval_end)
+        return counts
 
-    @task(execution_timeout=timedelta(minutes=30))
-    def dbt_build(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> None:
+    @task(execution_timeout=timedelta(minutes=30), inlets=[PROBLEMS], outlets=[KPI_MARTS])
+    def dbt_build(
+        data_interval_start: datetime | None = None, data_interval_end: datetime | None = None, outlet_events=None
+    ) -> None:
         """Build and test the dbt project for the interval."""
         assert data_interval_start is not None and data_interval_end is not None
         interval = {"interval_start": _iso_utc(data_interval_start), "interval_end": _iso_utc(data_interval_end)}
@@ -120,6 +168,7 @@ def appeals_daily() -> None:
             ],
             "dbt build",
         )
+        outlet_events[KPI_MARTS].extra = _day_extra(data_interval_start, data_interval_end)
 
     @task(execution_timeout=timedelta(minutes=15))
     def quality_check(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> None:
@@ -136,9 +185,20 @@ def appeals_daily() -> None:
                 _iso_utc(data_interval_end),
             ],
             "the Great Expectations checkpoint",
+            gate=True,
         )
 
-    dedup_appeals() >> link_problems() >> dbt_build() >> quality_check()
+    @task(execution_timeout=timedelta(minutes=5), inlets=[KPI_MARTS], outlets=[PUBLISHED])
+    def publish(
+        data_interval_start: datetime | None = None, data_interval_end: datetime | None = None, outlet_events=None
+    ) -> None:
+        """The day is published (the asset downstream DAGs wait for); a "recovered" notice after a failure."""
+        assert data_interval_start is not None and data_interval_end is not None
+        outlet_events[PUBLISHED].extra = _day_extra(data_interval_start, data_interval_end)
+        if alerts.notify_recovered(get_current_context()):
+            log.info("the operators were told that %s publishes again", DAG_ID)
+
+    reconcile_feeds() >> dedup_appeals() >> link_problems() >> dbt_build() >> quality_check() >> publish()
 
 
 appeals_daily()

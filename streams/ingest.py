@@ -41,6 +41,7 @@ from mode import Service
 from cur.pseudonymize import Pseudonymizer
 from cur.schema import Appeal, StatusEvent
 from cur.settings import Settings
+from streams.control_totals import ControlTotal, export_day_of
 from streams.feeds import NORMALIZERS
 from streams.records import Context, KafkaMeta, Rejected, normalize_record
 from streams.sink import FIRST_BACKOFF_S, MAX_BACKOFF_S, Batch, ClickHouseSink
@@ -140,6 +141,7 @@ def normalize_batch(
     parts: dict[str, FeedPart] = {}
     region_tz = settings.tz
     appeals, status_events, rejected = batch.appeals.append, batch.status_events.append, batch.rejected.append
+    outcomes, controls = batch.outcomes.append, batch.control_totals.append
     for record in records:
         topic, partition, offset = record.topic, record.partition, record.offset
         feed = topic_feeds[topic]
@@ -153,20 +155,34 @@ def normalize_batch(
         offsets[key] = (offset if first_last is None else first_last[0], offset)
         ctx = Context(KafkaMeta(topic, partition, offset), ingested_at, region_tz, pseudonymizer)
         result = normalize_record(feed, NORMALIZERS[feed], record.value, ctx, key=record.key)
+        day = export_day_of(record.headers)
         if isinstance(result, Rejected):
             rejected(result)
             part.rejected += 1
             part.unmapped += result.unmapped_code
+            outcomes((feed, day, topic, partition, offset, "rejected", "", False, [], ingested_at))
+            continue
+        if isinstance(result, ControlTotal):
+            controls(result.as_row(topic, partition, offset, ingested_at))
+            outcomes((feed, day, topic, partition, offset, "control", "", False, [], ingested_at))
             continue
         if not result:
             part.filtered += 1
+            outcomes((feed, day, topic, partition, offset, "filtered", "", False, [], ingested_at))
+            continue
+        has_appeal = False
+        keys = []
         for canonical in result:
             if isinstance(canonical, Appeal):
                 appeals(canonical)
                 part.appeals += 1
+                has_appeal = True
             elif isinstance(canonical, StatusEvent):
                 status_events(canonical)
                 part.status_events += 1
+                keys.append((canonical.event_at, canonical.status))
+        source_id = result[0].source_id
+        outcomes((feed, day, topic, partition, offset, "landed", source_id, has_appeal, keys, ingested_at))
     return batch, parts
 
 

@@ -14,6 +14,8 @@ import orjson
 from cur.pseudonymize import Pseudonymizer
 from cur.schema import Appeal, Canonical, StatusEvent, event_of
 from cur.taxonomy import UnmappedCode
+from streams import control_totals
+from streams.control_totals import ControlTotal
 
 
 # Named tuples, not frozen dataclasses: one of each is made for every record, at a fifth of the cost.
@@ -119,14 +121,18 @@ def decode_json(payload: bytes) -> dict[str, Any]:
 
 def normalize_record(
     feed: str, normalizer: Normalizer, payload: bytes | None, ctx: Context, key: bytes | None = None
-) -> list[Canonical] | Rejected:
-    """Never raises: anything a normalizer cannot handle becomes a `Rejected` with the reason."""
+) -> list[Canonical] | ControlTotal | Rejected:
+    """Never raises: anything a normalizer cannot handle becomes a `Rejected` with the reason. A feed's
+    daily control record (streams/control_totals.py) is read here, before the feed's normalizer."""
     meta = ctx.meta
     key = key or b""
     if not payload:
         return Rejected(feed, meta, b"", "empty message", raw_key=key)
     try:
-        return normalizer(decode_json(payload), ctx)
+        raw = decode_json(payload)
+        if control_totals.is_control(feed, raw):
+            return control_totals.parse(feed, raw, ctx.region_tz)
+        return normalizer(raw, ctx)
     except UnmappedCode as exc:
         return Rejected(feed, meta, payload, str(exc), unmapped_code=True, raw_key=key)
     except json.JSONDecodeError as exc:

@@ -30,6 +30,7 @@ from clickhouse_driver.errors import Error as ClickHouseError
 from cur.clickhouse import native_client
 from cur.schema import COLUMNS, STATUS_EVENT_COLUMNS, Appeal, StatusEvent
 from cur.settings import Settings
+from streams.control_totals import CONTROL_COLUMNS
 from streams.records import Rejected
 
 log = logging.getLogger("streams.sink")
@@ -57,6 +58,19 @@ BATCH_COLUMNS = (
     "batch_ms",
     "max_latency_ms",
 )
+# cur.record_outcomes (migration 0010); the rows are made by streams.ingest.normalize_batch.
+OUTCOME_COLUMNS = (
+    "feed",
+    "export_day",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "outcome",
+    "source_id",
+    "has_appeal",
+    "events",
+    "stored_at",
+)
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 15.0
 
@@ -70,6 +84,9 @@ class Batch:
     status_events: list[StatusEvent] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     filtered: int = 0  # valid records that carry no appeal (heartbeats)
+    # What became of each record (cur.record_outcomes, OUTCOME_COLUMNS) and the control totals read.
+    outcomes: list[tuple] = field(default_factory=list)
+    control_totals: list[tuple] = field(default_factory=list)
 
     def token(self, table: str) -> str:
         """The same records taken again in the same cut give the same token, per target table."""
@@ -86,6 +103,8 @@ class ClickHouseSink:
             "appeal_status_events": f"INSERT INTO {db}.appeal_status_events ({', '.join(STATUS_EVENT_COLUMNS)}) VALUES",
             "rejected_events": f"INSERT INTO {db}.rejected_events ({', '.join(REJECTED_COLUMNS)}) VALUES",
             "stream_batches": f"INSERT INTO {db}.stream_batches ({', '.join(BATCH_COLUMNS)}) VALUES",
+            "feed_control_totals": f"INSERT INTO {db}.feed_control_totals ({', '.join(CONTROL_COLUMNS)}) VALUES",
+            "record_outcomes": f"INSERT INTO {db}.record_outcomes ({', '.join(OUTCOME_COLUMNS)}) VALUES",
         }
         self.retries = 0  # inserts that had to be retried, for the worker's metrics page
 
@@ -96,6 +115,9 @@ class ClickHouseSink:
             ("appeals", [a.as_row() for a in batch.appeals]),
             ("appeal_status_events", [e.as_row() for e in batch.status_events]),
             ("rejected_events", [r.as_row(now) for r in batch.rejected]),
+            ("feed_control_totals", batch.control_totals),
+            # Last: a record counts as landed only once its canonical rows are stored.
+            ("record_outcomes", batch.outcomes),
         ]
         for table, rows in parts:
             if rows:

@@ -31,3 +31,41 @@
     {{ date_column }} between toDate({{ interval_start() }}, {{ region_tz() }})
         and toDate({{ interval_end() }} - toIntervalMillisecond(1), {{ region_tz() }})
 {%- endmacro %}
+
+{#- The moment the SLA states are evaluated at: `as_of` when given (tests, reproducible rebuilds), else
+    the build's own "now". An answer stored later than as_of does not count yet, and a deadline that has
+    passed by as_of with no answer is a miss; so one as_of gives the same figures in any run order. -#}
+{% macro as_of() -%}
+    {%- set value = var('as_of', none) -%}
+    {%- if value -%}
+        parseDateTime64BestEffort('{{ value }}', 3, 'UTC')
+    {%- else -%}
+        now64(3, 'UTC')
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The regional days a run rebuilds. With a data interval: its days plus the look-back that answers,
+    ratings and returns for rework keep arriving in (var lookback_days, CUR_KPI_LOOKBACK_DAYS), so the
+    figures converge; without one (a full refresh): every day up to the interval's end. -#}
+{% macro window_first_day() -%}
+    {%- if var('interval_start', none) -%}
+        (toDate({{ interval_start() }}, {{ region_tz() }}) - {{ lookback_days() }})
+    {%- else -%}
+        toDate('1970-01-01')
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro window_last_day() -%}
+    toDate({{ interval_end() }} - toIntervalMillisecond(1), {{ region_tz() }})
+{%- endmacro %}
+
+{% macro lookback_days() -%}
+    {{ var('lookback_days', env_var('CUR_KPI_LOOKBACK_DAYS', '40')) | int }}
+{%- endmacro %}
+
+{#- A UTC timestamp column inside the rebuilt days, written on the timestamp itself so ClickHouse prunes
+    partitions and granules by it. -#}
+{% macro in_window(timestamp_column) -%}
+    {{ timestamp_column }} >= toDateTime64({{ window_first_day() }}, 3, {{ region_tz() }})
+    and {{ timestamp_column }} < toDateTime64({{ window_last_day() }} + 1, 3, {{ region_tz() }})
+{%- endmacro %}

@@ -21,13 +21,16 @@ every landed appeal, the problems, their repeat relations and the hard-negative 
 
 from __future__ import annotations
 
+import json
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cur import settings as settings_module
+from streams import control_totals
 from streams.generator import emergency_112, housing, pos, safe_city
 from streams.generator.core import (
     FEED_WEIGHTS,
@@ -113,7 +116,7 @@ def generate_day(
     Status changes follow over the next days; `until` (aware) leaves out whatever would happen after it,
     so a history ends at "now". The same (day, appeals, seed, quirks, mix) give the same events and truth.
     """
-    gen = Gen(random.Random(f"{seed}:{day.isoformat()}"), region_tz, quirks=quirks, until=until)
+    gen = Gen(random.Random(f"{seed}:{day.isoformat()}"), region_tz, quirks=quirks, until=until, export_day=day)
     planner = Planner(gen, day, mix)
     planned = planner.plan(appeals)
     rendered = _Rendered()
@@ -130,6 +133,7 @@ def generate_day(
             back += reports
     delivered += deliver(gen, rendered.add(gen, day, back, len(planned.reports)), BREAKERS)
     events = happened(gen, delivered)
+    events = sorted(events + control_records(day, events, region_tz, until), key=lambda e: e.sent_at)
     ends = {
         problem_id: at for problem_id, at in rendered.resolved_at.items() if until is None or at <= until
     }  # a problem whose last resolution is still to come is open "now"
@@ -180,6 +184,27 @@ class _Rendered:
         return {self.problem_of[key] for key in landed & resolved if key in self.problem_of}
 
 
+def control_records(day: date, events: list[RawEvent], region_tz: ZoneInfo, until: datetime | None) -> list[RawEvent]:
+    """Each feed's control total of the day's export (streams/control_totals.py): the records sent so far,
+    by the kind the exporter made them, sent after the last of them. When some of them are only sent after
+    `until` (late deliveries, replays), also the control total as of `until`, which the later one replaces:
+    a history cut at `until` (the bulk loader) has the one that counts what it holds."""
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=region_tz).astimezone(UTC)
+    last = max((e.sent_at for e in events), default=end) + timedelta(seconds=1)
+    cuts = [last]
+    if until is not None and until < last:
+        cuts.insert(0, until)
+    controls = []
+    for sent_at in cuts:
+        for feed in FEEDS:
+            kinds = Counter(e.sent_as for e in events if e.feed == feed and e.sent_at <= sent_at)
+            value = json.dumps(control_totals.render(feed, day, kinds, sent_at, region_tz)).encode("utf-8")
+            key = f"control:{day.isoformat()}".encode()
+            expect = Expect(outcome="control")
+            controls.append(RawEvent(feed, key, value, "control", sent_at, expect, day, "control"))
+    return controls
+
+
 def generate_days(
     days: Iterable[date],
     appeals_per_day: int,
@@ -212,7 +237,8 @@ async def publish(
     await producer.start()
     try:
         for n, event in enumerate(events, start=1):
-            await producer.send(settings.raw_topics[event.feed], key=event.key, value=event.value)
+            headers = control_totals.header(event.export_day) if event.export_day is not None else None
+            await producer.send(settings.raw_topics[event.feed], key=event.key, value=event.value, headers=headers)
             if progress is not None and n % 5000 == 0:
                 progress(n)
         await producer.flush()

@@ -61,9 +61,11 @@ from cur.clickhouse import native_client
 from cur.pseudonymize import Pseudonymizer
 from cur.schema import COLUMNS, STATUS_EVENT_COLUMNS
 from cur.settings import Settings
+from streams import control_totals
+from streams.control_totals import CONTROL_COLUMNS
 from streams.generator import FEEDS, RawEvent, generate_day
 from streams.ingest import FeedPart, normalize_batch
-from streams.sink import REJECTED_COLUMNS, Batch
+from streams.sink import OUTCOME_COLUMNS, REJECTED_COLUMNS, Batch
 
 TOPIC_PREFIX = "bulk."
 PARTITION = 0
@@ -112,7 +114,10 @@ def kafka_records(
         sequence[topic] = n + 1
         key, value = event.key, event.value
         sent_ms = (sent_at - _EPOCH) // _MS
-        record = ConsumerRecord(topic, PARTITION, first + n, sent_ms, 0, key, value, None, len(key), len(value), ())
+        headers = control_totals.header(event.export_day) if event.export_day is not None else []
+        record = ConsumerRecord(
+            topic, PARTITION, first + n, sent_ms, 0, key, value, None, len(key), len(value), headers
+        )
         yield record, ingested_at_for(sent_at)
 
 
@@ -157,13 +162,15 @@ class DayRows:
     appeals: list[tuple] = field(default_factory=list)
     status_events: list[tuple] = field(default_factory=list)
     rejected: list[tuple] = field(default_factory=list)
+    control_totals: list[tuple] = field(default_factory=list)
+    outcomes: list[tuple] = field(default_factory=list)
     feeds: dict[str, FeedCount] = field(default_factory=lambda: {feed: FeedCount() for feed in FEEDS})
     _appeal_keys: set[tuple] = field(default_factory=set)
     _event_keys: set[tuple] = field(default_factory=set)
 
     @property
     def pending(self) -> int:
-        return len(self.appeals) + len(self.status_events) + len(self.rejected)
+        return len(self.appeals) + len(self.status_events) + len(self.rejected) + len(self.outcomes)
 
     def add(self, batch: Batch, parts: dict[str, FeedPart], ingested_at: datetime) -> None:
         """All of a day's records of one appeal are made the same day, so distinct per day is distinct."""
@@ -172,6 +179,8 @@ class DayRows:
         self.appeals += appeals
         self.status_events += events
         self.rejected += [r.as_row(ingested_at) for r in batch.rejected]
+        self.control_totals += batch.control_totals
+        self.outcomes += batch.outcomes
         for row in appeals:
             key = _APPEAL_KEY(row)
             if key not in self._appeal_keys:
@@ -190,16 +199,17 @@ class DayRows:
             count.filtered += part.filtered
             count.records += part.events_in
 
-    def take(self) -> tuple[list[tuple], list[tuple], list[tuple]]:
-        """The rows not inserted yet (appeals, status events, rejected), handed over and forgotten here."""
-        taken = self.appeals, self.status_events, self.rejected
-        self.appeals, self.status_events, self.rejected = [], [], []
+    def take(self) -> tuple[list[tuple], ...]:
+        """The rows not inserted yet (appeals, status events, rejected, control totals, record outcomes,
+        BulkWriter's order), handed over and forgotten here."""
+        taken = self.appeals, self.status_events, self.rejected, self.control_totals, self.outcomes
+        self.appeals, self.status_events, self.rejected, self.control_totals, self.outcomes = [], [], [], [], []
         return taken
 
 
 class RowWriter(Protocol):
     def write(self, tables: Sequence[list[tuple]]) -> None:
-        """Rows of appeals, status events and rejected records, in that order."""
+        """Rows of appeals, status events, rejected records, control totals and record outcomes, in that order."""
 
 
 class BulkWriter:
@@ -212,6 +222,8 @@ class BulkWriter:
             f"INSERT INTO {db}.appeals ({', '.join(COLUMNS)}) VALUES",
             f"INSERT INTO {db}.appeal_status_events ({', '.join(STATUS_EVENT_COLUMNS)}) VALUES",
             f"INSERT INTO {db}.rejected_events ({', '.join(REJECTED_COLUMNS)}) VALUES",
+            f"INSERT INTO {db}.feed_control_totals ({', '.join(CONTROL_COLUMNS)}) VALUES",
+            f"INSERT INTO {db}.record_outcomes ({', '.join(OUTCOME_COLUMNS)}) VALUES",
         )
 
     def write(self, tables: Sequence[list[tuple]]) -> None:

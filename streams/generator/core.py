@@ -75,7 +75,7 @@ NO_QUIRKS = Quirks(
 class Expect:
     """What the pipeline must make of one raw record."""
 
-    outcome: str = "ok"  # "ok", "filtered" (a valid record without an appeal) or "rejected"
+    outcome: str = "ok"  # "ok", "filtered" (a valid record without an appeal), "rejected" or "control"
     appeal: tuple[str, datetime] | None = None  # (source_id, created_at) of the appeal it carries
     events: frozenset[EventKey] = frozenset()
     reason_kind: str = ""  # for "rejected": one of streams.parsing.REASON_KINDS
@@ -88,9 +88,13 @@ class RawEvent:
     feed: str
     key: bytes
     value: bytes
-    kind: str  # "appeal", "update" (a re-sent snapshot), "status", "noise", "malformed" or "replay"
+    kind: str  # "appeal", "update" (a re-sent snapshot), "status", "noise", "malformed", "replay" or "control"
     sent_at: datetime = EPOCH  # when the source system sends it; events are published in this order
     expect: Expect = Expect()
+    # The day of the export it belongs to (Kafka header `export-day`, streams/control_totals.py) and the
+    # kind its exporter counts it as (a Draft's kind: a malformed or replayed record keeps its own).
+    export_day: date | None = None
+    sent_as: str = ""
 
 
 @dataclass
@@ -178,6 +182,8 @@ class Truth:
         expect = event.expect
         feed.records += 1
         feed.replays += event.kind == "replay"
+        if expect.outcome == "control":  # the export's control total: stored, counts nothing itself
+            return
         if expect.outcome == "rejected":
             feed.rejected_by_kind[expect.reason_kind] += 1
             return
@@ -352,8 +358,10 @@ class Gen:
         quirks: Quirks = QUIRKS,
         scale: float = 1.0,
         until: datetime | None = None,
+        export_day: date | None = None,
     ) -> None:
         self.rng = rng
+        self.export_day = export_day  # the export its records belong to (generate_day's day)
         self.tz = region_tz
         self.quirks = quirks
         self.scale = scale  # lifecycle delays are multiplied by it (a live stream can run faster than life)
@@ -517,7 +525,9 @@ def deliver(gen: Gen, drafts: list[Draft], breakers: Mapping[str, Breaker]) -> l
         value = encode(gen, draft.feed, payload)
         if truncate:  # any proper prefix of a JSON object is invalid JSON
             value = value[: rng.randint(1, len(value) - 1)]
-        event = RawEvent(draft.feed, draft.key.encode("utf-8"), value, kind, sent_at, expect)
+        event = RawEvent(
+            draft.feed, draft.key.encode("utf-8"), value, kind, sent_at, expect, gen.export_day, draft.kind
+        )
         replay = gen.chance(q.replay)
         resent = sent_at + timedelta(seconds=rng.uniform(30, 12 * 3600) * gen.scale)
         delivered.append((draft, [event, replace(event, kind="replay", sent_at=resent)] if replay else [event]))

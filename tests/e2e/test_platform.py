@@ -32,7 +32,7 @@ async def _publish(settings: Settings, events: list[tuple[str, bytes, bytes]]) -
     await producer.start()
     try:
         return [
-            (await producer.send_and_wait(settings.raw_topics[feed], key=key, value=value)).offset
+            (await producer.send_and_wait(settings.raw_topics[feed], key=key, value=value, headers=k.HEADERS)).offset
             for feed, key, value in events
         ]
     finally:
@@ -67,6 +67,9 @@ def landed(settings: Settings, clickhouse: Client) -> Settings:
         "rejected_replays",
         "appeal_status_events",
         "stream_batches",
+        "feed_control_totals",
+        "record_outcomes",
+        "reconciliation",
     ):
         clickhouse.execute(f"TRUNCATE TABLE {db}.{table}")
     reset_topics(settings)
@@ -93,6 +96,12 @@ def landed(settings: Settings, clickhouse: Client) -> Settings:
             lambda: clickhouse.execute(replay_landed, {"o": replay_offset})[0][0] == 1,
             timeout=60,
             what="the replayed event to land",
+        )
+        asyncio.run(_publish(settings, k.CONTROLS))  # each feed closes the day's export
+        wait_for(
+            lambda: clickhouse.execute(f"SELECT count() FROM {db}.feed_control_totals")[0][0] == len(k.CONTROLS),
+            timeout=60,
+            what="the control totals to land",
         )
         yield settings
     finally:
@@ -233,6 +242,18 @@ def mart_rows(settings: Settings, clickhouse: Client) -> dict:
         {"day": k.DAY},
     )
     return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+
+
+def test_dag_reconciles_every_feed_of_the_day(dag_run: Settings, clickhouse: Client) -> None:
+    """The DAG's reconciliation stored the day's counts per stage: sent = landed + rejected + filtered."""
+    rows = clickhouse.execute(
+        f"SELECT feed, sent, landed, rejected, filtered, ok FROM {dag_run.clickhouse_database}.reconciliation"
+        " WHERE export_day = %(day)s AND run_id != ''",
+        {"day": k.DAY},
+    )
+    assert {feed: tuple(counts) for feed, *counts in rows} == {
+        feed: (*counts, True) for feed, counts in k.EXPECTED_RECONCILIATION.items()
+    }
 
 
 def test_dag_deduplicates_the_interval(dag_run: Settings, clickhouse: Client) -> None:

@@ -49,15 +49,34 @@ def test_appeals_daily_tasks_in_order(dagbag: DagBag) -> None:
     dag = dagbag.dags.get("appeals_daily")
     assert dag is not None
     assert [t.task_id for t in dag.topological_sort()] == [
+        "reconcile_feeds",
         "dedup_appeals",
         "link_problems",
         "dbt_build",
         "quality_check",
+        "publish",
     ]
+    assert dag.get_task("reconcile_feeds").downstream_task_ids == {"dedup_appeals"}
     assert dag.get_task("dedup_appeals").downstream_task_ids == {"link_problems"}
     assert dag.get_task("link_problems").downstream_task_ids == {"dbt_build"}
     assert dag.get_task("dbt_build").downstream_task_ids == {"quality_check"}
-    assert dag.get_task("quality_check").downstream_task_ids == set()
+    assert dag.get_task("quality_check").downstream_task_ids == {"publish"}
+    assert dag.get_task("publish").downstream_task_ids == set()
+
+
+def test_appeals_daily_publishes_its_assets_in_order(dagbag: DagBag) -> None:
+    """canonical appeals → problems → KPI marts → published, each consumed by the next step."""
+    from dags.assets import CANONICAL_APPEALS, KPI_MARTS, PROBLEMS, PUBLISHED
+
+    dag = dagbag.dags["appeals_daily"]
+    chain = [("dedup_appeals", None, CANONICAL_APPEALS), ("link_problems", CANONICAL_APPEALS, PROBLEMS)]
+    chain += [("dbt_build", PROBLEMS, KPI_MARTS), ("publish", KPI_MARTS, PUBLISHED)]
+    for task_id, inlet, outlet in chain:
+        task = dag.get_task(task_id)
+        assert [a.name for a in task.outlets] == [outlet.name], task_id
+        assert [a.name for a in task.inlets] == ([inlet.name] if inlet else []), task_id
+    for task in dag.tasks:
+        assert task.on_failure_callback, f"{task.task_id} does not alert the operators"
     dag.check_cycle()  # also done while bagging; explicit here because it is the policy
     assert dag.max_active_runs == 1
     assert dag.catchup is False

@@ -21,6 +21,7 @@ import pytest
 from cur import settings as settings_module
 from cur.pseudonymize import Pseudonymizer
 from cur.schema import STATUS_RANK, Appeal, StatusEvent
+from streams.control_totals import KINDS, ControlTotal
 from streams.feeds import NORMALIZERS
 from streams.generator import (
     FEEDS,
@@ -61,6 +62,7 @@ class Outcome:
     unmapped: Counter[str] = field(default_factory=Counter)
     texts: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    controls: dict[tuple[str, date], ControlTotal] = field(default_factory=dict)  # the latest per feed and day
 
     def current_status(self, feed: str) -> dict[str, str]:
         latest: dict[str, tuple[datetime, int, str]] = {}
@@ -82,6 +84,13 @@ def normalize_all(events: list[RawEvent]) -> Outcome:
             outcome.unmapped[event.feed] += result.unmapped_code
             if (expect.outcome, expect.reason_kind) != ("rejected", kind):
                 outcome.mismatches.append(f"{event.feed} {event.kind} {expect}: rejected {result.reason}")
+            continue
+        if isinstance(result, ControlTotal):
+            latest = outcome.controls.get((result.feed, result.export_day))
+            if latest is None or result.sent_at >= latest.sent_at:
+                outcome.controls[(result.feed, result.export_day)] = result
+            if expect.outcome != "control" or result.feed != event.feed or result.export_day != event.export_day:
+                outcome.mismatches.append(f"{event.feed} {event.kind} {expect}: a control total {result}")
             continue
         if not result:
             outcome.filtered[event.feed] += 1
@@ -257,11 +266,37 @@ def test_public_api_is_kept() -> None:
         assert counts["replay"] == sum(e.feed == feed and e.kind == "replay" for e in generated.events)
 
 
+@pytest.mark.parametrize("generated", ["history", "big_day"])
+def test_control_totals_count_every_record_of_their_export(generated: str, request: pytest.FixtureRequest) -> None:
+    """The latest control total of each feed and day is the number of records of that export, by kind."""
+    events, _truth = request.getfixturevalue(generated)
+    outcome = normalize_all(events)
+    sent = Counter((e.feed, e.export_day, e.sent_as) for e in events if e.kind != "control")
+    days = {e.export_day for e in events}
+    assert set(outcome.controls) == {(feed, day) for feed in FEEDS for day in days}
+    for (feed, day), control in outcome.controls.items():
+        assert control.by_kind == {kind: sent[(feed, day, kind)] for kind in KINDS}, (feed, day)
+        assert control.records == sum(control.by_kind.values()) > 0
+    assert sum(c.records for c in outcome.controls.values()) == sum(sent.values())
+
+
+def test_control_total_as_of_until_counts_what_was_sent_by_then() -> None:
+    until = datetime(2026, 11, 21, 12, 0, tzinfo=MSK)
+    events = generate_day(DAY, 300, 3, MSK, until=until).events
+    controls = [e for e in events if e.kind == "control"]
+    assert {e.sent_at for e in controls} == {until, max(e.sent_at for e in events)}  # late records follow "now"
+    outcome = normalize_all([e for e in events if e.sent_at <= until])
+    for feed in FEEDS:
+        control = outcome.controls[(feed, DAY)]
+        assert control.records == sum(e.feed == feed and e.kind != "control" and e.sent_at <= until for e in events)
+
+
 def test_until_leaves_out_what_has_not_happened_yet() -> None:
     until = datetime(2026, 11, 20, 18, 0, tzinfo=MSK)
     cut = generate_day(DAY, 300, 3, MSK, until=until)
     full = generate_day(DAY, 300, 3, MSK)
-    assert set(cut.events) < set(full.events)  # the same records, less those of the future
+    # The same records, less those of the future (and the control totals, which count what was sent).
+    assert {e for e in cut.events if e.kind != "control"} < {e for e in full.events if e.kind != "control"}
     for feed in FEEDS:
         assert all(at <= until for _i, at, _s in cut.truth.feeds[feed].status_events)
         assert all(created <= until for created in cut.truth.feeds[feed].appeals.values())
@@ -273,7 +308,7 @@ def test_without_quirks_every_record_lands() -> None:
     generated = generate_day(DAY, 300, 5, MSK, quirks=NO_QUIRKS)
     truth = generated.truth
     assert all(truth.feeds[f].rejected == 0 and truth.feeds[f].filtered == 0 for f in FEEDS)
-    assert {e.kind for e in generated.events} <= {"appeal", "update", "status"}
+    assert {e.kind for e in generated.events} <= {"appeal", "update", "status", "control"}
     assert truth.bursts == []
     assert normalize_all(generated.events).mismatches == []
 
@@ -299,14 +334,16 @@ def test_truth_of_several_days_adds_up() -> None:
 
 class FakeProducer:
     sent: ClassVar[list[tuple[str, bytes, bytes]]] = []
+    headers: ClassVar[list[list[tuple[str, bytes]] | None]] = []
 
     def __init__(self, **config: Any) -> None:
         self.config = config
 
     async def start(self) -> None: ...
 
-    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+    async def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
         self.sent.append((topic, key, value))
+        self.headers.append(headers)
 
     async def flush(self) -> None: ...
 
@@ -317,14 +354,15 @@ def test_publish_keys_every_record_by_its_appeal(monkeypatch: pytest.MonkeyPatch
     import aiokafka
 
     monkeypatch.setattr(aiokafka, "AIOKafkaProducer", FakeProducer)
-    FakeProducer.sent = []
+    FakeProducer.sent, FakeProducer.headers = [], []
     settings = settings_module.load()
     events = generate_day(DAY, 40, 1, MSK).events
     asyncio.run(publish(events, settings))
     assert FakeProducer.sent == [(settings.raw_topics[e.feed], e.key, e.value) for e in events]
+    assert FakeProducer.headers == [[("export-day", b"2026-11-20")]] * len(events)  # every record, its export
     by_key: dict[bytes, set[str]] = {}
     for event in events:
-        if event.feed == "pos" and event.kind != "malformed":
+        if event.feed == "pos" and event.kind not in ("malformed", "control"):
             record = json.loads(event.value.decode("utf-8" if _decodes_as_utf8(event.value) else "cp1251"))
             source_id = record.get("id") or record.get("appealId")
             by_key.setdefault(event.key, set()).add(str(source_id))

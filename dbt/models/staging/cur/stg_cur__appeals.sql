@@ -10,10 +10,13 @@ source as (
 renamed as (
 
     select
-        -- ids
+        -- ids and lineage
         appeal_id,
         cast(source, 'String') as source,
         source_id,
+        kafka_topic,
+        kafka_partition,
+        kafka_offset,
 
         -- classification
         sector,
@@ -23,13 +26,13 @@ renamed as (
         status,
 
         -- place
-        address,
         lat,
         lon,
 
         -- timestamps (UTC)
         created_at,
-        sla_deadline_at,
+        sla_deadline_at as first_answer_due_at,
+        resolve_by,
         first_response_at,
         ingested_at
 
