@@ -60,7 +60,7 @@
 {%- endmacro %}
 
 {% macro lookback_days() -%}
-    {{ var('lookback_days', env_var('CUR_KPI_LOOKBACK_DAYS', '40')) | int }}
+    {{ var('lookback_days') | int }}
 {%- endmacro %}
 
 {#- A UTC timestamp column inside the rebuilt days, written on the timestamp itself so ClickHouse prunes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,21 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cur import sla
 from cur.settings import REPO_ROOT
 
 DBT_DIR = REPO_ROOT / "dbt"
-MART_COLUMNS = {
-    "created_date": "Date",
-    "sector": "LowCardinality(String)",
-    "sector_name_ru": "String",
-    "municipality_code": "LowCardinality(String)",
-    "municipality_name_ru": "String",
-    "appeals_total": "UInt64",
-    "answered_total": "UInt64",
-    "answered_on_time": "UInt64",
-    "overdue_total": "UInt64",
-    "sla_compliance_pct": "Float64",
-}
+MARTS = ("fct_appeals", "kpi_daily", "backlog_daily")
+KPI_DIMENSIONS = ["sector", "subcategory", "sla_class", "municipality_code", "ministry_code", "executor", "source"]
 
 
 @pytest.fixture(scope="module")
@@ -60,19 +52,51 @@ def test_profile_reads_every_connection_value_from_the_environment() -> None:
     assert output["driver"] == "http"
 
 
-def test_mart_matches_the_contract(manifest: dict) -> None:
-    mart = _node(manifest, "appeals_sla_daily")
-    assert mart["config"]["contract"]["enforced"]
-    assert {name: c["data_type"] for name, c in mart["columns"].items()} == MART_COLUMNS
-    assert list(mart["columns"]) == list(MART_COLUMNS)
+def _sql(manifest: dict, name: str) -> str:
+    node = _node(manifest, name)
+    return (DBT_DIR / node["original_file_path"]).read_text(encoding="utf-8")
 
 
-def test_mart_is_incremental_per_interval(manifest: dict) -> None:
-    config = _node(manifest, "appeals_sla_daily")["config"]
-    assert config["materialized"] == "incremental"
-    assert config["incremental_strategy"] == "delete+insert"
-    assert config["unique_key"] == ["created_date", "sector", "municipality_code"]
-    assert config["partition_by"] and config["order_by"]
+def test_marts_rebuild_whole_days(manifest: dict) -> None:
+    # insert_overwrite replaces the partitions the new rows fall in: anything coarser than a day would
+    # be replaced by the look-back window's days alone, and lose the rest of the month.
+    for name in MARTS:
+        config = _node(manifest, name)["config"]
+        assert config["materialized"] == "incremental"
+        assert config["incremental_strategy"] == "insert_overwrite"
+        assert config["partition_by"] in ("created_date", "report_date", "snapshot_date"), name
+
+
+def test_every_kpi_measure_is_documented_with_its_trace(manifest: dict) -> None:
+    daily = _node(manifest, "kpi_daily")
+    measures = re.findall(r"'(\w+)'", (DBT_DIR / "macros" / "kpi_measures.sql").read_text(encoding="utf-8"))
+    assert measures and set(measures) <= set(daily["columns"])
+    for measure in measures:
+        column = daily["columns"][measure]
+        assert column["description"], measure
+        assert measure == "rating_sum" or column["meta"].get("trace"), measure
+        assert f"as {measure}" in _sql(manifest, "kpi_daily"), measure
+    assert daily["config"]["meta"]["trace"]["from"] == "fct_appeals"
+
+
+def test_kpi_grain_is_the_same_everywhere(manifest: dict) -> None:
+    group_by = ", ".join(KPI_DIMENSIONS)
+    assert f"group by report_date, {group_by}" in _sql(manifest, "kpi_daily")
+    assert f"group by snapshot_date, {group_by}" in _sql(manifest, "backlog_daily")
+    for view in ("kpi_weekly", "kpi_monthly"):
+        assert f"group by period_start, {group_by}" in _sql(manifest, view)
+
+
+def test_closed_sets_repeat_the_ones_of_cur(manifest: dict) -> None:
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    values = {
+        (t["attached_node"].split(".")[-1], t["column_name"]): t["test_metadata"]["kwargs"]["values"]
+        for t in tests
+        if t.get("test_metadata", {}).get("name") == "accepted_values"
+    }
+    assert values[("fct_appeals", "source")] == ["pos", "112", "safe_city", "housing"]
+    assert set(values[("kpi_daily", "sla_class")]) == set(sla.RULES.sla_classes)
+    assert set(values[("subcategories", "sla_class")]) == set(sla.RULES.sla_classes)
 
 
 def test_taxonomy_seeds_come_from_cur_taxonomy(manifest: dict) -> None:
@@ -84,6 +108,6 @@ def test_taxonomy_seeds_come_from_cur_taxonomy(manifest: dict) -> None:
     assert _node(manifest, "municipalities")["config"]["column_types"]["municipality_code"] == "LowCardinality(String)"
 
 
-def test_sla_logic_has_unit_tests(manifest: dict) -> None:
+def test_kpi_logic_has_unit_tests(manifest: dict) -> None:
     tested = {u["model"] for u in manifest["unit_tests"].values()}
-    assert {"int_appeals_sla_evaluated", "appeals_sla_daily"} <= tested
+    assert {"fct_appeals", "kpi_daily", "backlog_daily"} <= tested
