@@ -1,7 +1,9 @@
-"""(Re)write the committed GX file context: datasource, asset, suite, validation definition, checkpoint.
+"""(Re)write the committed GX file context: the datasource, and per suite of `expectations.suite` an
+asset, the suite, a validation definition and a checkpoint (results to ClickHouse, then Data Docs).
 
-Re-runnable: existing objects are reused by name (so their ids stay put) and the suite's
-expectations are replaced with the ones `expectations.suite` derives from the code.
+Re-runnable: existing objects are reused by name (so their ids stay put), each suite's expectations
+are replaced with the ones `expectations.suite` derives from the code, and objects no suite names
+any more are removed.
 Run from the repo root: `python -m expectations.build_context`.
 """
 
@@ -14,7 +16,6 @@ from ruamel.yaml import YAML
 
 from cur import settings as cur_settings
 from expectations import context as names
-from expectations.suite import build_suite
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
@@ -63,48 +64,75 @@ def _replace_expectations(existing: ExpectationSuite, wanted: ExpectationSuite) 
     return existing
 
 
+def _remove_stale(context: Any) -> None:
+    """Drop the checkpoints, validation definitions, suites and assets no suite of the code names any more."""
+    from expectations.suite import SUITE_NAMES
+
+    for checkpoint in context.checkpoints.all():
+        if checkpoint.name not in SUITE_NAMES:
+            context.checkpoints.delete(checkpoint.name)
+    for definition in context.validation_definitions.all():
+        if definition.name not in SUITE_NAMES:
+            context.validation_definitions.delete(definition.name)
+    for suite in context.suites.all():
+        if suite.name not in SUITE_NAMES:
+            context.suites.delete(suite.name)
+    datasource = context.data_sources.get(names.DATASOURCE)
+    for asset in list(datasource.assets):
+        if asset.name not in SUITE_NAMES:
+            datasource.delete_asset(asset.name)
+
+
 def build() -> None:
     settings = cur_settings.load()
     names.open_context(settings)  # scaffolds gx/ on the first run
     _point_outputs_at_state_dir()
     context = names.open_context(settings)
 
-    try:
-        datasource = context.data_sources.get(names.DATASOURCE)
-    except KeyError:
-        datasource = context.data_sources.add_pandas(names.DATASOURCE)
-    try:
-        asset = datasource.get_asset(names.ASSET)
-    except LookupError:
-        asset = datasource.add_dataframe_asset(names.ASSET)
-    try:
-        batch_definition = asset.get_batch_definition(names.BATCH_DEFINITION)
-    except KeyError:
-        batch_definition = asset.add_batch_definition_whole_dataframe(names.BATCH_DEFINITION)
-
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.exceptions import DataContextError
 
-    suite = build_suite()
-    try:
-        existing = context.suites.get(names.SUITE)
-    except DataContextError:
-        suite = context.suites.add(suite)
-    else:
-        suite = _replace_expectations(existing, suite)
+    from expectations.results_action import ClickHouseResultsAction
+    from expectations.suite import SUITE_NAMES, build_suite
 
-    validation_definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=names.VALIDATION_DEFINITION, data=batch_definition, suite=suite)
-    )
-    context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=names.CHECKPOINT,
-            validation_definitions=[validation_definition],
-            actions=[UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 10},
+    try:
+        datasource = context.data_sources.get(names.DATASOURCE)
+    except KeyError:
+        datasource = context.data_sources.add_pandas(names.DATASOURCE)
+    for name in SUITE_NAMES:
+        try:
+            asset = datasource.get_asset(name)
+        except LookupError:
+            asset = datasource.add_dataframe_asset(name)
+        try:
+            batch_definition = asset.get_batch_definition(names.BATCH_DEFINITION)
+        except KeyError:
+            batch_definition = asset.add_batch_definition_whole_dataframe(names.BATCH_DEFINITION)
+
+        suite = build_suite(name)
+        try:
+            existing = context.suites.get(name)
+        except DataContextError:
+            suite = context.suites.add(suite)
+        else:
+            suite = _replace_expectations(existing, suite)
+
+        validation_definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
         )
-    )
+        context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[validation_definition],
+                actions=[
+                    ClickHouseResultsAction(name="store_results_in_clickhouse"),
+                    UpdateDataDocsAction(name="update_data_docs", site_names=[names.DATA_DOCS_SITE]),
+                ],
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": 10},
+            )
+        )
+    _remove_stale(context)
     print(f"GX context written to {names.CONTEXT_DIR}")
 
 

@@ -19,22 +19,26 @@ PROJECT_ROOT = Path(__file__).resolve().parent  # GX keeps its files in PROJECT_
 CONTEXT_DIR = PROJECT_ROOT / "gx"
 
 STATE_DIR_VARIABLE = "CUR_GX_STATE_DIR"
-DATASOURCE = "cur_clickhouse"  # pandas datasource fed with one interval's rows by clickhouse-connect
-ASSET = "appeals_dedup"
+DATASOURCE = "cur_clickhouse"  # pandas datasource fed with one interval's frames (expectations/frames.py)
 BATCH_DEFINITION = "interval"
-SUITE = "appeals_dedup"
-VALIDATION_DEFINITION = "appeals_dedup_interval"
-CHECKPOINT = "appeals_dedup"
-DEFAULT_TABLE = "cur.appeals_dedup"
+DATA_DOCS_SITE = "local_site"
+# Per suite (expectations/suite.py): a dataframe asset, a validation definition and a checkpoint of
+# the same name, so each suite's results and Data Docs pages are named after it.
 
 
 def gx_state_dir(settings: Settings) -> Path:
     return settings.state_dir / "gx"
 
 
+def data_docs_dir(settings: Settings) -> Path:
+    return gx_state_dir(settings) / "data_docs" / DATA_DOCS_SITE
+
+
 def open_context(settings: Settings) -> FileDataContext:
     """The file context in `expectations/gx/` (created by GX on first use)."""
     import great_expectations as gx  # heavy import, kept out of module import time
+
+    import expectations.results_action  # noqa: F401  registers `clickhouse_results` before checkpoints load
 
     context = gx.get_context(
         mode="file",

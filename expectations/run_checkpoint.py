@@ -1,42 +1,44 @@
-"""Validate the canonical appeals of one data interval with the committed GX checkpoint.
+"""The data-quality gate: validate one data interval with the committed GX checkpoints of some layers.
 
-Why a pandas datasource fed by clickhouse-connect rather than GX's SQL datasource: the unit of
-validation is a DAG interval, one regional day = [21:00 UTC, 21:00 UTC). GX's SQL batch definitions
-split a table only by calendar parts of a column (year/month/day as stored, i.e. UTC days), and a
-query asset freezes its SQL in the committed context, so an arbitrary interval would mean rewriting
-the context on every run. ClickHouse is also outside GX's tested SQL dialects (a probe through
-clickhouse-connect's `clickhousedb://` dialect ran the basic expectations, but nothing guarantees
-the rest), and no connection string has to live in the context this way. One interval of appeals
-fits in memory easily and is read once, with `FINAL` — exactly the rows dbt reads.
+    python -m expectations.run_checkpoint --start ISO --end ISO [--layers source|marts|all|raw,canonical,...]
+                                          [--run-id ID]
 
-Exit status: 0 = all expectations met, 1 = some failed, 2 = the check could not run.
-Results and Data Docs go to `<state dir>/gx/` (see expectations/context.py).
+One process loads the GX context once and runs every checkpoint of the chosen layers (one per suite,
+expectations/suite.py), each on the frame `expectations.frames` reads for the interval. Each checkpoint
+writes its results to `cur.dq_results` (expectations/results_action.py) and updates the Data Docs
+under `<state dir>/gx/data_docs/local_site/` (served by infra/services/docs.sh).
+
+Exit status: 0 = no critical expectation failed (warnings are printed and recorded), 1 = a critical
+one failed: the interval must not be published, 2 = the check could not run.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cur import settings as cur_settings
 from cur.settings import Settings
 from expectations import context as names
+from expectations import frames
+from expectations import suite as suites
+from expectations.frames import utc as _utc
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from great_expectations.data_context import FileDataContext
 
-_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-# The appeal text is long and no expectation reads it.
-_QUERY = """
-SELECT * EXCEPT (text)
-FROM {table} FINAL
-WHERE created_at >= {{start:DateTime64(3, 'UTC')}} AND created_at < {{end:DateTime64(3, 'UTC')}}
-ORDER BY source, source_id
-"""
+LAYER_GROUPS: dict[str, tuple[str, ...]] = {
+    "source": suites.SOURCE_LAYERS,  # before the marts are built: gates dbt_build
+    "marts": ("marts",),
+    "all": suites.LAYERS,
+}
+_CONTEXTS: dict[Path, FileDataContext] = {}
 
 
 @dataclass
@@ -47,9 +49,12 @@ class Failure:
     element_count: int | None
     observed_value: Any = None
     examples: list[Any] = field(default_factory=list)
+    severity: str = suites.CRITICAL
+    suite: str = ""
 
     def describe(self) -> str:
-        what = self.expectation + (f" on {self.column}" if self.column else "")
+        what = f"[{self.severity}] " + (f"{self.suite}: " if self.suite else "") + self.expectation
+        what += f" on {self.column}" if self.column else ""
         if self.unexpected_count is not None:
             what += f": {self.unexpected_count} of {self.element_count} rows unexpected"
             if self.examples:
@@ -60,54 +65,66 @@ class Failure:
 
 
 @dataclass
-class CheckResult:
-    success: bool
-    table: str
-    start: datetime
-    end: datetime
-    row_count: int
+class SuiteOutcome:
+    suite: str
+    layer: str
+    rows: int
     evaluated: int
     failures: list[Failure]
+    seconds: float
+    error: str | None = None  # the frame could not be read or the checkpoint not run
+
+
+@dataclass
+class CheckResult:
+    run_id: str
+    start: datetime
+    end: datetime
+    layers: tuple[str, ...]
+    outcomes: list[SuiteOutcome]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [f for o in self.outcomes for f in o.failures]
+
+    @property
+    def critical(self) -> list[Failure]:
+        return [f for f in self.failures if f.severity == suites.CRITICAL]
+
+    @property
+    def warnings(self) -> list[Failure]:
+        return [f for f in self.failures if f.severity != suites.CRITICAL]
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{o.suite}: {o.error}" for o in self.outcomes if o.error]
+
+    @property
+    def success(self) -> bool:
+        """Nothing blocks publication: no critical failure, every suite ran (warnings allowed)."""
+        return not self.critical and not self.errors
 
     def summary(self) -> str:
-        verdict = "PASSED" if self.success else "FAILED"
+        verdict = "COULD NOT RUN" if self.errors else "FAILED" if self.critical else "PASSED"
+        evaluated = sum(o.evaluated for o in self.outcomes)
         lines = [
-            f"{verdict}: {self.table} [{self.start.isoformat()}, {self.end.isoformat()}) — {self.row_count} rows, "
-            f"{self.evaluated - len(self.failures)}/{self.evaluated} expectations met"
+            f"{verdict}: layers {', '.join(self.layers)} [{self.start.isoformat()}, {self.end.isoformat()}) run "
+            f"{self.run_id} — {len(self.outcomes)} suites, {evaluated - len(self.failures)}/{evaluated} "
+            f"expectations met, {len(self.critical)} critical failures, {len(self.warnings)} warnings"
         ]
+        lines += [f"  {o.suite}: {o.rows} rows, {o.evaluated} expectations, {o.seconds:.2f}s" for o in self.outcomes]
         lines += [f"  ✗ {failure.describe()}" for failure in self.failures]
+        lines += [f"  ! {error}" for error in self.errors]
         return "\n".join(lines)
 
 
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"{value.isoformat()} has no time zone; give the interval in UTC, e.g. ...+00:00")
-    return value.astimezone(UTC)
-
-
-def fetch_interval(settings: Settings, table: str, start: datetime, end: datetime) -> pd.DataFrame:
-    """The interval's rows over HTTP with clickhouse-connect, as one DataFrame."""
-    import clickhouse_connect
-
-    if not _TABLE_NAME.match(table):
-        raise ValueError(f"not a table name: {table!r}")
-    client = clickhouse_connect.get_client(
-        host=settings.clickhouse_host,
-        port=settings.clickhouse_http_port,
-        username=settings.clickhouse_user,
-        password=settings.clickhouse_password,
-    )
-    query = _QUERY.format(table=table)
-    try:
-        frame = client.query_df(query, parameters={"start": start, "end": end})
-        if frame.columns.empty:
-            # An empty result comes back without columns: keep them, so that only the row count
-            # expectation fails and the column expectations are evaluated (vacuously) as usual.
-            empty = client.query(f"{query} LIMIT 0", parameters={"start": start, "end": end})
-            frame = frame.reindex(columns=list(empty.column_names))
-        return frame
-    finally:
-        client.close()
+def context_for(settings: Settings) -> FileDataContext:
+    """The file context, loaded once per process and state dir (it is read-only at run time)."""
+    key = names.gx_state_dir(settings)
+    if key not in _CONTEXTS:
+        _CONTEXTS[key] = names.open_context(settings)
+    return _CONTEXTS[key]
 
 
 def _failures(checkpoint_result: Any) -> tuple[int, list[Failure]]:
@@ -119,62 +136,109 @@ def _failures(checkpoint_result: Any) -> tuple[int, list[Failure]]:
                 continue
             config = result.expectation_config
             details = result.result or {}
+            kwargs = config.kwargs
+            columns = [
+                kwargs.get("column"),
+                kwargs.get("column_A"),
+                kwargs.get("column_B"),
+                *kwargs.get("column_list", []),
+            ]
             failures.append(
                 Failure(
                     expectation=config.type,
-                    column=config.kwargs.get("column")
-                    or ", ".join(
-                        filter(None, [config.kwargs.get("column_A"), config.kwargs.get("column_B")])
-                        or config.kwargs.get("column_list", [])
-                    )
-                    or None,
+                    column=", ".join(c for c in columns if c) or None,
                     unexpected_count=details.get("unexpected_count"),
                     element_count=details.get("element_count"),
                     observed_value=details.get("observed_value"),
                     examples=list(details.get("partial_unexpected_list") or [])[:5],
+                    severity=str(getattr(config.severity, "value", config.severity) or suites.CRITICAL),
+                    suite=validation.suite_name,
                 )
             )
     return evaluated, failures
 
 
-def run(settings: Settings, start: datetime, end: datetime, table: str = names.DEFAULT_TABLE) -> CheckResult:
-    """Run the checkpoint on `table` rows created in [start, end); results are stored under the state dir."""
+def layers_of(spec: str) -> tuple[str, ...]:
+    if spec in LAYER_GROUPS:
+        return LAYER_GROUPS[spec]
+    wanted = tuple(layer.strip() for layer in spec.split(",") if layer.strip())
+    unknown = set(wanted) - set(suites.LAYERS)
+    if unknown or not wanted:
+        raise ValueError(f"unknown layers {sorted(unknown) or spec!r}: {', '.join([*LAYER_GROUPS, *suites.LAYERS])}")
+    return wanted
+
+
+def run(
+    settings: Settings,
+    start: datetime,
+    end: datetime,
+    layers: tuple[str, ...] = suites.SOURCE_LAYERS,
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> CheckResult:
+    """Run the checkpoints of `layers` on [start, end); results go to ClickHouse and the Data Docs."""
     from great_expectations.core.run_identifier import RunIdentifier
+
+    from expectations.results_action import ClickHouseResultsAction
 
     start, end = _utc(start), _utc(end)
     if start >= end:
         raise ValueError(f"empty interval: {start.isoformat()} >= {end.isoformat()}")
-    frame = fetch_interval(settings, table, start, end)
-    context = names.open_context(settings)
-    checkpoint = context.checkpoints.get(names.CHECKPOINT)
-    result = checkpoint.run(
-        batch_parameters={"dataframe": frame},
-        run_id=RunIdentifier(run_name=f"{table}_{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}"),
-    )
-    evaluated, failures = _failures(result)
-    return CheckResult(
-        success=bool(result.success),
-        table=table,
-        start=start,
-        end=end,
-        row_count=len(frame),
-        evaluated=evaluated,
-        failures=failures,
-    )
+    now = _utc(now or datetime.now(UTC))
+    run_id = run_id or f"manual__{now:%Y%m%dT%H%M%SZ}_{uuid.uuid4().hex[:8]}"
+    interval = frames.Interval(start, end, now)
+    clock = time.perf_counter()
+    context = context_for(settings)
+    seconds = {"context": time.perf_counter() - clock}
+    outcomes: list[SuiteOutcome] = []
+    ch = frames.client(settings)
+    try:
+        for spec in suites.SUITES:
+            if spec.layer not in layers:
+                continue
+            clock = time.perf_counter()
+            try:
+                frame = frames.READERS[spec.name](ch, settings, interval)
+                checkpoint = context.checkpoints.get(spec.name)
+                for action in checkpoint.actions:
+                    if isinstance(action, ClickHouseResultsAction):
+                        action.bind(settings, start, end)
+                result = checkpoint.run(
+                    batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id, run_time=now)
+                )
+            except Exception as exc:  # one suite that cannot run must not hide the others' results
+                outcomes.append(
+                    SuiteOutcome(
+                        spec.name, spec.layer, 0, 0, [], time.perf_counter() - clock, f"{type(exc).__name__}: {exc}"
+                    )
+                )
+                continue
+            evaluated, failures = _failures(result)
+            outcomes.append(
+                SuiteOutcome(spec.name, spec.layer, len(frame), evaluated, failures, time.perf_counter() - clock)
+            )
+    finally:
+        ch.close()
+    return CheckResult(run_id=run_id, start=start, end=end, layers=layers, outcomes=outcomes, seconds=seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m expectations.run_checkpoint", description=__doc__.split("\n")[0])
     parser.add_argument("--start", required=True, type=datetime.fromisoformat, help="interval start, ISO-8601 UTC")
     parser.add_argument("--end", required=True, type=datetime.fromisoformat, help="interval end (exclusive)")
-    parser.add_argument("--table", default=names.DEFAULT_TABLE, help="database.table (default %(default)s)")
+    parser.add_argument("--layers", default="source", help="source (default), marts, all, or a list: raw,canonical")
+    parser.add_argument("--run-id", default=None, help="the run's id in cur.dq_results (default: a new one)")
     args = parser.parse_args(argv)
     try:
-        outcome = run(cur_settings.load(), args.start, args.end, args.table)
+        outcome = run(cur_settings.load(), args.start, args.end, layers_of(args.layers), run_id=args.run_id)
     except Exception as exc:  # any failure to run is reported as "could not run"
         print(f"COULD NOT RUN: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     print(outcome.summary())
+    print(f"Data Docs: {names.data_docs_dir(cur_settings.load()) / 'index.html'}")
+    if outcome.errors:
+        return 2
     return 0 if outcome.success else 1
 
 

@@ -1,36 +1,92 @@
-"""The committed GX suite is what the code derives, and the checkpoint's reporting is readable."""
+"""The committed GX context is what the code derives, its thresholds are the code's, and the gate's
+reporting is readable."""
 
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from cur import settings as cur_settings
+from cur import sla, taxonomy
+from cur.schema import SOURCES
 from expectations import context as names
-from expectations.run_checkpoint import CheckResult, Failure, _utc, fetch_interval, main
-from expectations.suite import build_suite
+from expectations import suite as suites
+from expectations.frames import utc
+from expectations.run_checkpoint import CheckResult, Failure, SuiteOutcome, layers_of, main
 
 
-def _key(expectation_type: str, kwargs: dict) -> str:
-    return json.dumps([expectation_type, kwargs], sort_keys=True, default=list)
+def _key(expectation_type: str, kwargs: dict, severity: str) -> str:
+    return json.dumps([expectation_type, kwargs, severity], sort_keys=True, default=list)
 
 
-def test_committed_suite_is_up_to_date() -> None:
-    """Fails after a taxonomy or schema change until `python -m expectations.build_context` is re-run."""
-    committed = json.loads((names.CONTEXT_DIR / "expectations" / f"{names.SUITE}.json").read_text(encoding="utf-8"))
-    wanted = build_suite()
-    assert sorted(_key(e["type"], e["kwargs"]) for e in committed["expectations"]) == sorted(
-        _key(e.expectation_type, json.loads(json.dumps(e.configuration.kwargs, default=list)))
+def _committed(kind: str, name: str) -> dict:
+    return json.loads((names.CONTEXT_DIR / kind / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", suites.SUITE_NAMES)
+def test_committed_suite_is_up_to_date(name: str) -> None:
+    """Fails after a taxonomy, SLA, rules or schema change until `python -m expectations.build_context` is re-run:
+    the committed JSON repeats the closed sets of the code, this checks each repetition."""
+    committed = _committed("expectations", name)
+    wanted = suites.build_suite(name)
+    assert sorted(_key(e["type"], e["kwargs"], e["severity"]) for e in committed["expectations"]) == sorted(
+        _key(
+            e.expectation_type,
+            json.loads(json.dumps(e.configuration.kwargs, default=list)),
+            str(getattr(e.severity, "value", e.severity)),
+        )
         for e in wanted.expectations
     )
 
 
-def test_committed_checkpoint_points_at_the_suite() -> None:
-    checkpoint = json.loads((names.CONTEXT_DIR / "checkpoints" / f"{names.CHECKPOINT}.json").read_text("utf-8"))
-    assert [v["name"] for v in checkpoint["validation_definitions"]] == [names.VALIDATION_DEFINITION]
-    assert "update_data_docs" in {a["type"] for a in checkpoint["actions"]}
+def test_every_expectation_has_a_severity_and_a_layer() -> None:
+    for name in suites.SUITE_NAMES:
+        layer = suites.spec(name).layer
+        for e in _committed("expectations", name)["expectations"]:
+            assert e["severity"] in (suites.CRITICAL, suites.WARNING), (name, e["type"])
+            assert e["meta"]["layer"] == layer and e["meta"]["why"], (name, e["type"])
+
+
+def test_only_the_suites_of_the_code_are_committed() -> None:
+    for kind in ("expectations", "checkpoints", "validation_definitions"):
+        assert sorted(p.stem for p in (names.CONTEXT_DIR / kind).glob("*.json")) == sorted(suites.SUITE_NAMES), kind
+
+
+@pytest.mark.parametrize("name", suites.SUITE_NAMES)
+def test_each_checkpoint_stores_results_then_updates_data_docs(name: str) -> None:
+    checkpoint = _committed("checkpoints", name)
+    assert [v["name"] for v in checkpoint["validation_definitions"]] == [name]
+    assert [a["type"] for a in checkpoint["actions"]] == ["clickhouse_results", "update_data_docs"]
+    assert _committed("validation_definitions", name)["suite"]["name"] == name
+
+
+def test_every_layer_has_a_suite_and_a_reader() -> None:
+    from expectations.frames import READERS
+
+    assert set(READERS) == set(suites.SUITE_NAMES)
+    assert {s.layer for s in suites.SUITES} == set(suites.LAYERS)
+    assert {s.name for s in suites.SUITES if s.layer == "raw"} >= {f"raw_{feed}" for feed in SOURCES}
+
+
+def test_rules_name_every_feed_and_a_region_that_holds_its_municipalities() -> None:
+    rules = tomllib.loads(suites.RULES_PATH.read_text(encoding="utf-8"))
+    assert set(rules["times"]["feed_started"]) == set(SOURCES)
+    from streams.generator.places import CENTRES
+
+    assert set(CENTRES) == set(taxonomy.municipalities())
+    region = rules["region"]
+    for lat, lon in CENTRES.values():
+        assert region["lat_min"] < lat < region["lat_max"] and region["lon_min"] < lon < region["lon_max"]
+
+
+def test_calendar_thresholds_fire_today_as_intended() -> None:
+    """The calendar ends in 2027: more than the critical horizon ahead, less than the warning one."""
+    calendar = suites.rules()["calendar"]
+    ends = datetime(max(sla.CALENDAR.years), 12, 31, tzinfo=UTC)
+    ahead = (ends - datetime(2026, 12, 2, tzinfo=UTC)).days
+    assert calendar["critical_days"] <= ahead < calendar["warning_days"]
 
 
 def test_outputs_go_to_the_state_dir_not_the_repo() -> None:
@@ -40,32 +96,53 @@ def test_outputs_go_to_the_state_dir_not_the_repo() -> None:
 
 
 def test_interval_must_carry_a_time_zone() -> None:
-    assert _utc(datetime(2026, 11, 20, tzinfo=timezone(timedelta(hours=3)))) == datetime(2026, 11, 19, 21, tzinfo=UTC)
+    assert utc(datetime(2026, 11, 20, tzinfo=timezone(timedelta(hours=3)))) == datetime(2026, 11, 19, 21, tzinfo=UTC)
     with pytest.raises(ValueError, match="no time zone"):
-        _utc(datetime(2026, 11, 20))
+        utc(datetime(2026, 11, 20))
 
 
-def test_table_name_is_checked_before_any_query() -> None:
-    with pytest.raises(ValueError, match="not a table name"):
-        fetch_interval(cur_settings.load(), "cur.appeals; DROP TABLE x", datetime.now(UTC), datetime.now(UTC))
+def test_layer_groups() -> None:
+    assert layers_of("source") == ("reference", "raw", "canonical", "problems")
+    assert layers_of("marts") == ("marts",)
+    assert layers_of("raw,canonical") == ("raw", "canonical")
+    with pytest.raises(ValueError, match="unknown layers"):
+        layers_of("raw,bogus")
 
 
-def test_summary_names_each_failed_expectation() -> None:
+def test_summary_names_each_failure_with_its_severity() -> None:
     start = datetime(2026, 11, 19, 21, tzinfo=UTC)
     result = CheckResult(
-        success=False,
-        table="cur.appeals_dedup",
+        run_id="r1",
         start=start,
         end=start + timedelta(days=1),
-        row_count=8,
-        evaluated=17,
-        failures=[Failure("expect_column_values_to_be_in_set", "sector", 1, 8, examples=["aliens"])],
+        layers=("canonical",),
+        outcomes=[
+            SuiteOutcome(
+                "canonical_appeals",
+                "canonical",
+                8,
+                17,
+                [
+                    Failure(
+                        "expect_column_values_to_be_in_set",
+                        "sector",
+                        1,
+                        8,
+                        examples=["aliens"],
+                        suite="canonical_appeals",
+                    )
+                ],
+                0.5,
+            )
+        ],
     )
-    assert result.summary().splitlines() == [
-        "FAILED: cur.appeals_dedup [2026-11-19T21:00:00+00:00, 2026-11-20T21:00:00+00:00) — 8 rows, "
-        "16/17 expectations met",
-        "  ✗ expect_column_values_to_be_in_set on sector: 1 of 8 rows unexpected, e.g. ['aliens']",
-    ]
+    assert not result.success
+    assert result.summary().splitlines()[-1] == (
+        "  ✗ [critical] canonical_appeals: expect_column_values_to_be_in_set on sector: 1 of 8 rows unexpected,"
+        " e.g. ['aliens']"
+    )
+    result.outcomes[0].failures[0].severity = suites.WARNING
+    assert result.success and result.summary().startswith("PASSED")
 
 
 def test_cli_exits_2_when_it_cannot_run(capsys: pytest.CaptureFixture[str]) -> None:
