@@ -5,6 +5,7 @@
         'first_answer_met', 'first_answer_missed', 'first_answer_due', 'first_answer_pending',
         'resolution_met', 'resolution_missed', 'resolution_due', 'resolution_pending',
         'answerable_appeals', 'returned_appeals', 'reopened_appeals', 'repeat_appeals', 'confirmed_appeals',
+        'confirmable_appeals',
         'rated_appeals', 'rating_sum',
     ]) }}
 {%- endmacro %}

@@ -67,7 +67,9 @@ joined as (
         state.last_active_at as last_active_at,
         coalesce(state.returned_count, 0) as returned_count,
         state.last_rating as last_rating,
-        coalesce(state.is_confirmed, false) as state_confirmed,
+        state.is_confirmed as state_confirmed,
+        coalesce(state.is_reopened, false) as state_reopened,
+        state.history as history,
         coalesce(state.executor, '') as executor,
         problems.problem_id as linked_problem_id,
         coalesce(problems.is_repeat, false) as is_repeat,
@@ -102,7 +104,14 @@ timed as (
         if(least(coalesce(first_assigned_at, first_resolved_at), coalesce(first_resolved_at, first_assigned_at))
             <= evaluated_at,
             least(coalesce(first_assigned_at, first_resolved_at), coalesce(first_resolved_at, first_assigned_at)),
-            null) as reacted_at_known
+            null) as reacted_at_known,
+        coalesce(history, []) as steps,
+        arrayReduce('sumMap', [arrayMap(step -> step.status, steps)], [arrayMap(i ->
+            if(i < length(steps),
+                dateDiff('second', steps[i].event_at, steps[i + 1].event_at),
+                if(steps[i].status in ('resolved', 'rejected'), 0,
+                    greatest(dateDiff('second', steps[i].event_at, evaluated_at), 0))) / 3600.0,
+            arrayEnumerate(steps))]) as status_hours
     from joined
 
 ),
@@ -170,14 +179,18 @@ evaluated as (
 
         returned_count,
         cast(returned_count > 0, 'Bool') as is_returned,
-        cast(coalesce(last_active_at > first_resolved_at, false), 'Bool') as is_reopened,
+        cast(state_reopened, 'Bool') as is_reopened,
         last_rating as rating,
-        cast(state_confirmed, 'Bool') as is_confirmed,
+        -- null where the feed carries no applicant confirmation (only POS does): not in the denominator
+        cast(state_confirmed, 'Nullable(Bool)') as is_confirmed,
         coalesce(linked_problem_id, appeal_id) as problem_id,
         cast(is_repeat, 'Bool') as is_repeat,
         repeat_of_problem_id,
         if(is_signal and reacted_at_known is not null,
             greatest(dateDiff('second', created_at, reacted_at_known), 0) / 60.0, null) as reaction_minutes,
+
+        -- hours spent in each status, from each step to the next (the last open one up to evaluated_at)
+        mapFromArrays(status_hours.1, status_hours.2) as hours_in_status,
 
         lat,
         lon,

@@ -59,6 +59,7 @@ final as (
         countIf(is_reopened) as reopened_appeals,
         countIf(is_repeat) as repeat_appeals,
         countIf(is_confirmed) as confirmed_appeals,
+        countIf(is_confirmed is not null) as confirmable_appeals,
         countIf(rating is not null) as rated_appeals,
         sum(coalesce(rating, 0)) as rating_sum,
 

@@ -8,9 +8,11 @@ select
     first_resolved_at,
     last_resolved_at,
     last_active_at,
+    reopened as is_reopened,
     returned_count,
     last_rating,
     confirmed as is_confirmed,
     executor,
-    events
+    events,
+    history
 from {{ source('cur', 'appeal_state') }}
