@@ -12,12 +12,15 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 from clickhouse_driver import Client
 
 from cur import settings as settings_module
 from cur.clickhouse import native_client
+from cur.migrate import migrate
 from cur.settings import REPO_ROOT, Settings
 from infra.kafka.topics import recreate_topics
 
@@ -55,6 +58,23 @@ def clickhouse(settings: Settings) -> Iterator[Client]:
     client = native_client(settings, database=settings.clickhouse_database)
     yield client
     client.disconnect()
+
+
+@contextmanager
+def own_database(settings: Settings, name: str) -> Iterator[tuple[Settings, Client]]:
+    """A database of one test module's own on the test stack's ClickHouse: fresh, migrated, dropped after,
+    so that no other test's tables are touched. Yields its settings and a client using it."""
+    own_settings = replace(settings, clickhouse_database=name)
+    admin = native_client(own_settings)
+    admin.execute(f"DROP DATABASE IF EXISTS {name} SYNC")
+    migrate(own_settings)
+    client = native_client(own_settings, database=name)
+    try:
+        yield own_settings, client
+    finally:
+        client.disconnect()
+        admin.execute(f"DROP DATABASE IF EXISTS {name} SYNC")
+        admin.disconnect()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:

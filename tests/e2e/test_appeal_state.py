@@ -9,18 +9,16 @@ is inserted twice, and show a return for rework and a reopen. Runs in a database
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from clickhouse_driver import Client
 
-from cur.clickhouse import native_client
-from cur.migrate import migrate
 from cur.schema import STATUS_EVENT_COLUMNS, STATUSES, StatusEvent, appeal_id_for
 from cur.settings import Settings
 from streams.generator import generate_day
 from streams.generator.bulk import load_history
+from tests.e2e.conftest import own_database
 
 pytestmark = pytest.mark.e2e
 
@@ -70,17 +68,8 @@ def state(client: Client) -> set[tuple]:
 
 @pytest.fixture(scope="module")
 def own(settings: Settings) -> Iterator[tuple[Settings, Client]]:
-    own_settings = replace(settings, clickhouse_database=DATABASE)
-    admin = native_client(own_settings)
-    admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} SYNC")
-    migrate(own_settings)
-    client = native_client(own_settings, database=DATABASE)
-    try:
-        yield own_settings, client
-    finally:
-        client.disconnect()
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} SYNC")
-        admin.disconnect()
+    with own_database(settings, DATABASE) as database:
+        yield database
 
 
 @pytest.fixture(scope="module")

@@ -12,18 +12,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from clickhouse_driver import Client
 
-from cur.clickhouse import native_client
-from cur.migrate import migrate
 from cur.settings import REPO_ROOT, Settings
 from streams.generator import FEEDS, Truth, generate_day
 from streams.generator.bulk import DAY_OFFSETS, Summary, day_offset, load_history
+from tests.e2e.conftest import own_database
 
 pytestmark = pytest.mark.e2e
 
@@ -35,25 +32,9 @@ SEED = 19
 TABLES = ("appeals", "appeal_status_events", "rejected_events")
 
 
-@contextmanager
-def _database(settings: Settings, name: str) -> Iterator[tuple[Settings, Client]]:
-    """The test stack's ClickHouse with a fresh database of this module's own, dropped after."""
-    bulk_settings = replace(settings, clickhouse_database=name)
-    admin = native_client(bulk_settings)
-    admin.execute(f"DROP DATABASE IF EXISTS {name} SYNC")
-    migrate(bulk_settings)
-    client = native_client(bulk_settings, database=name)
-    try:
-        yield bulk_settings, client
-    finally:
-        client.disconnect()
-        admin.execute(f"DROP DATABASE IF EXISTS {name} SYNC")
-        admin.disconnect()
-
-
 @pytest.fixture(scope="module")
 def own(settings: Settings) -> Iterator[tuple[Settings, Client]]:
-    with _database(settings, DATABASE) as database:
+    with own_database(settings, DATABASE) as database:
         yield database
 
 
@@ -161,7 +142,7 @@ def test_a_later_until_adds_what_was_sent_since_and_doubles_nothing(settings: Se
         if event.sent_at <= later
     ]
     expected = Truth.of(sent, settings.tz).feeds
-    with _database(settings, f"{DATABASE}_until") as (bulk_settings, client):
+    with own_database(settings, f"{DATABASE}_until") as (bulk_settings, client):
         load_history(START, [LIVES] * 2, SEED, bulk_settings, until=early, workers=1)
         before = _fingerprints(client)
         summary = load_history(START, [LIVES] * 2, SEED, bulk_settings, until=later, workers=1)
