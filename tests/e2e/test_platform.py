@@ -256,6 +256,31 @@ def test_dag_reconciles_every_feed_of_the_day(dag_run: Settings, clickhouse: Cli
     }
 
 
+def test_kpi_trace_of_a_mart_row_returns_exactly_the_appeals_it_counts(dag_run: Settings, clickhouse: Client) -> None:
+    """python -m cur.trace, with the formulas from dbt's manifest: for every kpi_daily row of the day and every
+    traced measure the listed appeals add up to the figure; the missed first answers are, by hand, POS_2
+    (answered late), POS_3 (unanswered past 17:00) and CARD_2 (unanswered past 00:30 of the 21st)."""
+    from cur.trace import load_manifest, trace
+
+    manifest = load_manifest()
+    dimensions = ("report_date", "sector", "subcategory", "municipality_code", "ministry_code", "executor", "source")
+    rows = clickhouse.execute(
+        f"SELECT {', '.join(dimensions)} FROM {dag_run.analytics_database}.kpi_daily WHERE report_date = %(d)s",
+        {"d": k.DAY},
+    )
+    assert rows
+    missed: set[tuple[str, str]] = set()
+    for row in rows:
+        where = {name: str(value) for name, value in zip(dimensions, row, strict=True)}
+        for kpi in ("appeals_received", "first_answer_missed", "first_answer_due", "problems_new"):
+            found = trace(dag_run, manifest, "kpi_daily", kpi, where)
+            assert found.agrees and found.figure == len(found.rows), (kpi, where, found.figure, len(found.rows))
+            if kpi == "first_answer_missed":
+                missed |= {(str(r[1]), r[2]) for r in found.rows}
+            assert all(r[3] == dag_run.raw_topics[str(r[1])] and r[5] >= 0 for r in found.rows)  # with its offset
+    assert missed == {("pos", "5002"), ("pos", "5003"), ("112", "112-A-2")}
+
+
 def test_dag_deduplicates_the_interval(dag_run: Settings, clickhouse: Client) -> None:
     db = dag_run.clickhouse_database
     total, distinct = clickhouse.execute(f"SELECT count(), uniqExact(source, source_id) FROM {db}.appeals_dedup")[0]
