@@ -13,10 +13,22 @@ Each run covers one day in the region's time zone: the data interval
 2. **link_problems** — the Splink job `spark_jobs.problems.job` links the interval's appeals (with a
    30-day look-back) into cross-channel problems and marks repeats, replacing the interval in
    `cur.problem_links` atomically (`cur.problems` derives one row per problem).
-3. **dbt_build** — `dbt build` of `dbt/` for the interval: staging → intermediate → the mart
-   `analytics.appeals_sla_daily`, with its tests.
-4. **quality_check** — the Great Expectations checkpoint `expectations.run_checkpoint` on the
-   interval; the run fails when the data does not meet the expectations.
+3. **quality_gate** — the Great Expectations suites of the source layers (`expectations.run_checkpoint
+   --layers source`: reference data, raw landing per feed, canonical appeals, problems) on the interval,
+   results into `cur.dq_results`; a critical failure gates the day, warnings are recorded only.
+4. **dbt_build** — `dbt build` of `dbt/` for the interval: staging → intermediate → the KPI marts,
+   with the project's tests (severity `error` stops the models downstream of a failed test).
+5. **quality_marts** — the KPI-mart suite (`--layers marts`: shares in [0, 1], appeals reconciled with
+   the canonical table, no day missing) on what dbt built; a critical failure gates the day.
+
+Why the gate stands *before* the marts are built: a critical failure of the inputs then leaves the
+marts that Superset and the reports read exactly as they were (their last good state) at no cost, and
+the interval is rebuilt whole by the rerun after the fix. A build into a staging schema and a swap
+would also cover defects that dbt itself introduces, but needs a copy of every incremental mart's
+history and an exchange per table on every run, for checks that mostly repeat the source gate. The
+mart-level checks run after the build: they gate the day's publication (`publish` and the assets
+downstream DAGs wait for), but they cannot undo what dbt wrote; within the build, dbt's own tests with
+severity `error` keep the models downstream of a failure from being built.
 
 Last, **publish** marks the day published (the asset `analytics.published`, which downstream DAGs
 such as the weekly reports are scheduled on) and tells the operators when it follows a failure.
@@ -170,23 +182,30 @@ def appeals_daily() -> None:
         )
         outlet_events[KPI_MARTS].extra = _day_extra(data_interval_start, data_interval_end)
 
+    def _quality(layers: str, start: datetime | None, end: datetime | None, run_id: str | None) -> None:
+        """The data-quality gate on the interval (expectations/run_checkpoint.py); gated on a critical failure."""
+        assert start is not None and end is not None
+        command = [sys.executable, "-m", "expectations.run_checkpoint", "--layers", layers]
+        command += ["--start", _iso_utc(start), "--end", _iso_utc(end), "--run-id", run_id or ""]
+        _run(command, f"the data-quality gate ({layers})", gate=True)
+
     @task(execution_timeout=timedelta(minutes=15))
-    def quality_check(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> None:
-        """Run the Great Expectations checkpoint on the interval; fail when it fails."""
-        assert data_interval_start is not None and data_interval_end is not None
-        _run(
-            [
-                sys.executable,
-                "-m",
-                "expectations.run_checkpoint",
-                "--start",
-                _iso_utc(data_interval_start),
-                "--end",
-                _iso_utc(data_interval_end),
-            ],
-            "the Great Expectations checkpoint",
-            gate=True,
-        )
+    def quality_gate(
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """The source layers' suites, before the marts are built."""
+        _quality("source", data_interval_start, data_interval_end, run_id)
+
+    @task(execution_timeout=timedelta(minutes=15))
+    def quality_marts(
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """The KPI marts' suite, after dbt built them and before the day is published."""
+        _quality("marts", data_interval_start, data_interval_end, run_id)
 
     @task(execution_timeout=timedelta(minutes=5), inlets=[KPI_MARTS], outlets=[PUBLISHED])
     def publish(
@@ -198,7 +217,15 @@ def appeals_daily() -> None:
         if alerts.notify_recovered(get_current_context()):
             log.info("the operators were told that %s publishes again", DAG_ID)
 
-    reconcile_feeds() >> dedup_appeals() >> link_problems() >> dbt_build() >> quality_check() >> publish()
+    (
+        reconcile_feeds()
+        >> dedup_appeals()
+        >> link_problems()
+        >> quality_gate()  # before the marts are built: a critical failure leaves them as they were
+        >> dbt_build()
+        >> quality_marts()
+        >> publish()
+    )
 
 
 appeals_daily()

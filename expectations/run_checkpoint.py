@@ -5,11 +5,12 @@
 
 One process loads the GX context once and runs every checkpoint of the chosen layers (one per suite,
 expectations/suite.py), each on the frame `expectations.frames` reads for the interval. Each checkpoint
-writes its results to `cur.dq_results` (expectations/results_action.py) and updates the Data Docs
-under `<state dir>/gx/data_docs/local_site/` (served by infra/services/docs.sh).
+writes its results to `cur.dq_results` (its action, expectations/results_action.py); then the Data Docs
+under `<state dir>/gx/data_docs/local_site/` (served by infra/services/docs.sh) are updated once with
+every result of the run: one site build instead of one per checkpoint (bench/RESULTS.md).
 
-Exit status: 0 = no critical expectation failed (warnings are printed and recorded), 1 = a critical
-one failed: the interval must not be published, 2 = the check could not run.
+Exit status: 0 = no critical expectation failed (warnings are printed and recorded), 3 (cur.alerts.
+GATED_EXIT) = a critical one failed: the interval must not be published, 2 = the check could not run.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cur import settings as cur_settings
+from cur.alerts import GATED_EXIT
 from cur.settings import Settings
 from expectations import context as names
 from expectations import frames
@@ -114,6 +116,7 @@ class CheckResult:
             f"expectations met, {len(self.critical)} critical failures, {len(self.warnings)} warnings"
         ]
         lines += [f"  {o.suite}: {o.rows} rows, {o.evaluated} expectations, {o.seconds:.2f}s" for o in self.outcomes]
+        lines += [f"  {what}: {s:.2f}s" for what, s in self.seconds.items()]
         lines += [f"  ✗ {failure.describe()}" for failure in self.failures]
         lines += [f"  ! {error}" for error in self.errors]
         return "\n".join(lines)
@@ -192,6 +195,7 @@ def run(
     context = context_for(settings)
     seconds = {"context": time.perf_counter() - clock}
     outcomes: list[SuiteOutcome] = []
+    validated: list[Any] = []  # the run's validation result ids, for the Data Docs
     ch = frames.client(settings)
     try:
         for spec in suites.SUITES:
@@ -214,12 +218,18 @@ def run(
                     )
                 )
                 continue
+            validated += list(result.run_results)
             evaluated, failures = _failures(result)
             outcomes.append(
                 SuiteOutcome(spec.name, spec.layer, len(frame), evaluated, failures, time.perf_counter() - clock)
             )
     finally:
         ch.close()
+    clock = time.perf_counter()
+    if validated:
+        # Once per run, not per checkpoint: a site build compiles its templates and rewrites the index.
+        context.build_data_docs(site_names=[names.DATA_DOCS_SITE], resource_identifiers=validated)
+    seconds["data_docs"] = time.perf_counter() - clock
     return CheckResult(run_id=run_id, start=start, end=end, layers=layers, outcomes=outcomes, seconds=seconds)
 
 
@@ -239,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Data Docs: {names.data_docs_dir(cur_settings.load()) / 'index.html'}")
     if outcome.errors:
         return 2
-    return 0 if outcome.success else 1
+    return 0 if outcome.success else GATED_EXIT
 
 
 if __name__ == "__main__":

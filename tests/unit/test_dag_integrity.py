@@ -52,15 +52,17 @@ def test_appeals_daily_tasks_in_order(dagbag: DagBag) -> None:
         "reconcile_feeds",
         "dedup_appeals",
         "link_problems",
+        "quality_gate",
         "dbt_build",
-        "quality_check",
+        "quality_marts",
         "publish",
     ]
     assert dag.get_task("reconcile_feeds").downstream_task_ids == {"dedup_appeals"}
     assert dag.get_task("dedup_appeals").downstream_task_ids == {"link_problems"}
-    assert dag.get_task("link_problems").downstream_task_ids == {"dbt_build"}
-    assert dag.get_task("dbt_build").downstream_task_ids == {"quality_check"}
-    assert dag.get_task("quality_check").downstream_task_ids == {"publish"}
+    assert dag.get_task("link_problems").downstream_task_ids == {"quality_gate"}
+    assert dag.get_task("quality_gate").downstream_task_ids == {"dbt_build"}
+    assert dag.get_task("dbt_build").downstream_task_ids == {"quality_marts"}
+    assert dag.get_task("quality_marts").downstream_task_ids == {"publish"}
     assert dag.get_task("publish").downstream_task_ids == set()
 
 
