@@ -51,6 +51,8 @@ class Settings:
     streams_web_port: int  # Faust worker's web view
     streams_app_id: str  # Kafka consumer group of the raw topics; the Faust app id is derived from it
     dead_letter_topic: str = "deadletter.appeals"
+    # The documentation site (infra/services/docs.sh): Great Expectations Data Docs and dbt docs.
+    docs_port: int = 18090
     raw_topics: dict[str, str] = field(default_factory=dict)
     # Spark (spark_jobs/session.py): `local[*]`, or a cluster such as the standalone one that
     # infra/services/spark.sh starts (spark://127.0.0.1:<spark_master_port>).
@@ -135,6 +137,7 @@ def load() -> Settings:
         airflow_port=int(_env("CUR_AIRFLOW_PORT", "18080")),
         superset_port=int(_env("CUR_SUPERSET_PORT", "18088")),
         streams_web_port=int(_env("CUR_STREAMS_WEB_PORT", "16066")),
+        docs_port=int(_env("CUR_DOCS_PORT", "18090")),
         streams_app_id=_env("CUR_STREAMS_APP_ID", "cur-streams"),
         dead_letter_topic=_env("CUR_DEAD_LETTER_TOPIC", "deadletter.appeals"),
         raw_topics={feed: f"raw.{feed}" for feed in FEEDS},
@@ -185,6 +188,7 @@ def shell_exports(settings: Settings) -> str:
         "CUR_AIRFLOW_PORT": settings.airflow_port,
         "CUR_SUPERSET_PORT": settings.superset_port,
         "CUR_STREAMS_WEB_PORT": settings.streams_web_port,
+        "CUR_DOCS_PORT": settings.docs_port,
         "CUR_SPARK_EXECUTOR_CORES": settings.spark_executor_cores,
         "CUR_SPARK_EXECUTOR_MEMORY": settings.spark_executor_memory,
         "CUR_SPARK_MASTER_PORT": settings.spark_master_port,
