@@ -60,6 +60,16 @@ def summary(settings: settings_module.Settings) -> None:
     )
     rejected = client.execute(f"SELECT count() FROM {settings.clickhouse_database}.rejected_events")[0][0]
     print(f"Rejected raw records kept for operators: {rejected} ({settings.clickhouse_database}.rejected_events)")
+    checks, critical, warnings = client.execute(
+        f"SELECT count(), countIf(NOT success AND severity = 'critical'),"
+        f" countIf(NOT success AND severity != 'critical')"
+        f" FROM {db}.bi_dq_latest"
+    )[0]
+    print(
+        f"Data quality ({db}.dq_results, latest of each check in {db}.bi_dq_latest): {checks} checks,"
+        f" {critical} critical failures, {warnings} warnings;"
+        f" Data Docs http://127.0.0.1:{settings.docs_port}/gx/index.html (dbt docs: /dbt/)"
+    )
 
 
 def load_linked_history(
