@@ -2,8 +2,9 @@
 
 Each applied file is recorded in `{db}.schema_migrations` with its checksum; a recorded file
 whose text has changed is an error, because a migration that already ran must not be edited.
-A migration names the canonical database `{db}` and the region's time zone `{tz}` (CUR_REGION_TZ,
-for partition keys by the region-local month), both filled in from settings.
+A migration names the canonical database `{db}`, the analytics database `{analytics}` (dbt's, for
+views that read its tables) and the region's time zone `{tz}` (CUR_REGION_TZ, for partition keys by
+the region-local month), all filled in from settings.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
+def _fill(text: str, settings: settings_module.Settings) -> str:
+    names = {"{db}": settings.clickhouse_database, "{analytics}": settings.analytics_database, "{tz}": settings.tz.key}
+    for placeholder, value in names.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
 def migrate(settings: settings_module.Settings) -> list[str]:
     """Returns the names of the migrations applied by this call."""
     client = native_client(settings)
@@ -48,7 +56,7 @@ def migrate(settings: settings_module.Settings) -> list[str]:
             if applied[path.name] != checksum:
                 raise RuntimeError(f"migration {path.name} was edited after it was applied; add a new one instead")
             continue
-        for statement in _statements(text.replace("{db}", db).replace("{tz}", settings.tz.key)):
+        for statement in _statements(_fill(text, settings)):
             client.execute(statement)
         client.execute(f"INSERT INTO {db}.schema_migrations (name, checksum) VALUES", [(path.name, checksum)])
         log.info("applied %s", path.name)

@@ -7,7 +7,8 @@
   `url()` or other sources, no other database, no access management.
 - **BI** (`CUR_CLICKHOUSE_BI_USER`, default `cur_bi`): Superset. The `readonly` profile (no INSERT,
   no DDL, no SET) and SELECT on the analytics database only: the marts, and views meant for BI
-  (`SQL SECURITY DEFINER`; dbt's staging views are invoker views over `cur.*`, so they stay closed).
+  (`SQL SECURITY DEFINER`; dbt's staging views are invoker views over `cur.*`, so they stay closed),
+  plus the named definer views of the canonical database in BI_VIEWS (the auditors' dashboard).
   No raw payloads (`cur.rejected_events`), no pseudonyms, no `file()`/`url()`/`remote()`.
 - **default**: the embedded engine's own session. clickhouse-local logs itself in as `default` from
   127.0.0.1 without a password and offers no way to pass credentials (tried: the engine does not
@@ -65,8 +66,16 @@ def writer_grants(settings: settings_module.Settings) -> list[str]:
     ]
 
 
+# Views of the canonical database meant for BI (definer views without raw payloads or pseudonyms:
+# migrations 0009 and 0013): the auditors' dashboard reads them. Only views, never a table.
+BI_VIEWS = ("bi_dq_latest", "bi_rejected_summary", "bi_reconciliation_latest", "bi_layer_freshness")
+
+
 def bi_grants(settings: settings_module.Settings) -> list[str]:
-    return [f"GRANT SELECT ON {_name(settings.analytics_database, 'CUR_ANALYTICS_DATABASE')}.*"]
+    db = _name(settings.clickhouse_database, "CLICKHOUSE_DATABASE")
+    return [f"GRANT SELECT ON {_name(settings.analytics_database, 'CUR_ANALYTICS_DATABASE')}.*"] + [
+        f"GRANT SELECT ON {db}.{view}" for view in BI_VIEWS
+    ]
 
 
 def _user(name: str, auth: str, networks: Sequence[str], profile: str, grants: Sequence[str]) -> str:

@@ -80,7 +80,10 @@ def test_users_file_holds_hashes_and_the_grants(settings: settings_module.Settin
     writer, bi, default = found["cur_writer"], found["cur_bi"], found["default"]
     assert writer.findtext("password_sha256_hex") == hashlib.sha256(WRITER_PASSWORD.encode()).hexdigest()
     assert bi.findtext("password_sha256_hex") == hashlib.sha256(BI_PASSWORD.encode()).hexdigest()
-    assert [q.text for q in bi.find("grants")] == ["GRANT SELECT ON analytics.*"]
+    bi_grants = [q.text for q in bi.find("grants")]
+    assert bi_grants == ["GRANT SELECT ON analytics.*"] + [f"GRANT SELECT ON cur.{view}" for view in users.BI_VIEWS]
+    # Only the definer views meant for BI: never a table of the canonical database, never all of it.
+    assert all(view.startswith("bi_") for view in users.BI_VIEWS)
     assert bi.findtext("profile") == "cur_bi"
     assert ET.fromstring(text).find("profiles/cur_bi").findtext("readonly") == "1"
     grants = [q.text for q in writer.find("grants")]
