@@ -2,6 +2,7 @@
 # Run a benchmark against its own ClickHouse and Kafka (state in .state/bench, ports 3xxxx), started
 # here and stopped after, so it neither uses nor disturbs a demo or test stack.
 #   bash bench/run.sh [arguments of bench/stream_throughput.py]
+#   bash bench/run.sh appeal_state [arguments of bench/appeal_state.py]   (ClickHouse only)
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 export CUR_STATE_DIR="${CUR_BENCH_STATE_DIR:-$REPO_ROOT/.state/bench}"
@@ -18,8 +19,13 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT INT TERM
-for service in clickhouse kafka; do
+bench=stream_throughput services=(clickhouse kafka)
+if [[ "${1:-}" == appeal_state ]]; then
+  bench=appeal_state services=(clickhouse)
+  shift
+fi
+for service in "${services[@]}"; do
   cur_is_running "$service" || started+=("$service")
   bash "$REPO_ROOT/infra/up.sh" "$service"
 done
-"$PIPELINE_PY" -m bench.stream_throughput "$@"
+"$PIPELINE_PY" -m "bench.$bench" "$@"
