@@ -25,6 +25,10 @@ down:
 status:
 	bash infra/status.sh
 
+## Screenshots of every dashboard from the running demo stack, in a headless Chromium (into .state/screenshots/)
+screenshots:
+	bash infra/screenshots.sh
+
 ## Lint and format check
 lint:
 	.state/install/venvs/pipeline/bin/ruff check . && .state/install/venvs/pipeline/bin/ruff format --check .
@@ -33,4 +37,4 @@ lint:
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-z-]+:/{if(doc){split($$0,t,":"); printf "  make %-9s %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
 
-.PHONY: demo test install up down status lint help
+.PHONY: demo test install up down status screenshots lint help

@@ -16,7 +16,7 @@ airflow_password="$("$PYTHON_BOOT" -c 'import json, sys; print(json.load(open(sy
 cat <<EOT
 
 The platform is up ($((SECONDS - started))s). Open:
-  Superset dashboard  http://127.0.0.1:$CUR_SUPERSET_PORT/superset/dashboard/appeals-sla/   login admin, password $superset_password
+  Superset dashboards http://127.0.0.1:$CUR_SUPERSET_PORT/dashboard/list/   login admin, password $superset_password
   Airflow             http://127.0.0.1:$CUR_AIRFLOW_PORT/   login admin, password $airflow_password
   Faust worker        http://127.0.0.1:$CUR_STREAMS_WEB_PORT/
   ClickHouse (HTTP)   http://$CLICKHOUSE_HOST:$CLICKHOUSE_HTTP_PORT/play   writer $CLICKHOUSE_USER, password $CLICKHOUSE_PASSWORD

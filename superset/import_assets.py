@@ -62,7 +62,11 @@ def render_bundle(settings: cur_settings.Settings, assets_dir: Path = ASSETS_DIR
                     raise ValueError(f"{name}: sqlalchemy_uri must be {URI_PLACEHOLDER}, never a real connection")
                 config["sqlalchemy_uri"] = clickhouse_uri(settings)
             else:
-                config["schema"] = settings.analytics_database
+                # The assets name the default databases; the settings may name others.
+                schemas = {"analytics": settings.analytics_database, "cur": settings.clickhouse_database}
+                if config.get("schema") not in schemas:
+                    raise ValueError(f"{name}: schema must be one of {sorted(schemas)}, not {config.get('schema')!r}")
+                config["schema"] = schemas[config["schema"]]
             text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
         contents[name] = text
     if "metadata.yaml" not in contents:

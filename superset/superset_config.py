@@ -88,6 +88,40 @@ TALISMAN_CONFIG: dict[str, Any] = {
 CONTENT_SECURITY_POLICY_WARNING = False
 THEME_FONT_URL_ALLOWED_DOMAINS: list[str] = []
 
+# deck.gl maps draw on tiles from a tile server, and there is none offline: the maps name this
+# server's blank tile instead (superset/dashboards.py: BLANK_MAP), a light grey square served for
+# every {z}/{x}/{y}, so the layers show on a plain background and nothing is fetched from outside.
+BLANK_TILE_PATH = "/cur/blank-tile/<int:z>/<int:x>/<int:y>.png"
+
+
+def _blank_tile_png(size: int = 256, grey: int = 0xF2) -> bytes:
+    """A size×size opaque grey PNG, written with the standard library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([grey]) * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
+def _blank_tile_blueprint() -> Any:
+    from flask import Blueprint, Response
+
+    blueprint = Blueprint("cur_blank_tile", __name__)
+    tile = _blank_tile_png()
+
+    @blueprint.route(BLANK_TILE_PATH)
+    def blank_tile(z: int, x: int, y: int) -> Response:
+        return Response(tile, mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+    return blueprint
+
+
+BLUEPRINTS = [_blank_tile_blueprint()]
+
 # Russian interface by default; the translations ship with the package (nothing is downloaded).
 # The front end fetches them from /superset/language_pack/ru/ before it renders anything, the login
 # form included: anonymous visitors may load them through the Public role's only permission

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Superset: the dashboard «Обращения граждан и соблюдение сроков (SLA)» over analytics.appeals_sla_daily,
-# with the running PostgreSQL as metadata database (database `superset`).
+# Superset: the dashboards of superset/dashboards.py (Губернатор, Тепловая карта, Министерство,
+# Муниципалитет, Качество данных) over the KPI marts, with the running PostgreSQL as metadata
+# database (database `superset`).
 #   infra/services/superset.sh start|stop|status
 #   infra/services/superset.sh cli ARGS...   # the `superset` CLI with this stack's configuration
 #
@@ -10,7 +11,8 @@
 # password of the settings (CUR_SUPERSET_ADMIN_PASSWORD, or the one generated on first use into
 # $CUR_SUPERSET_ADMIN_PASSWORD_FILE, owner-only; printed by `start` and `status`), imports the
 # assets in superset/assets/ (always: re-importing updates them in place; the ClickHouse connection
-# is the read-only $CUR_CLICKHOUSE_BI_USER) and starts gunicorn on loopback.
+# is the read-only $CUR_CLICKHOUSE_BI_USER), sets up the roles and row-level security
+# (superset/roles.py) and starts gunicorn on loopback.
 source "$(dirname "$0")/../lib.sh"
 
 NAME=superset
@@ -101,14 +103,19 @@ prepare_metadata() {
   ensure_access "$access"
 }
 
-import_assets() { step import "importing the dashboard assets" "$BI_PY" "$REPO_ROOT/superset/import_assets.py" --username admin; }
+# The roles and row-level security read the imported datasets, so they follow the import; the users
+# of the tests and the demo (one per role, generated passwords under secrets/superset-users/) too.
+import_assets() {
+  step import "importing the dashboard assets" "$BI_PY" "$REPO_ROOT/superset/import_assets.py" --username admin
+  step roles "setting up the roles, row-level security and users per role" "$BI_PY" "$REPO_ROOT/superset/roles.py" --users
+}
 
 # A password given in the environment is not echoed into logs; a generated one is, as Airflow's.
 print_login() {
   local password='$CUR_SUPERSET_ADMIN_PASSWORD'
   [[ -n "${CUR_SUPERSET_ADMIN_PASSWORD+set}" ]] ||
     password="$(cat "$CUR_SUPERSET_ADMIN_PASSWORD_FILE")  (from $CUR_SUPERSET_ADMIN_PASSWORD_FILE)"
-  echo "Superset dashboard: $URL/superset/dashboard/appeals-sla/  login: admin  password: $password"
+  echo "Superset dashboards: $URL/dashboard/list/ (governor: $URL/superset/dashboard/governor/)  login: admin  password: $password"
 }
 
 start() {

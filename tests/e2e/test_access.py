@@ -178,7 +178,7 @@ def test_superset_refuses_admin_admin_and_accepts_the_generated_password(setting
 
 
 def test_anonymous_visitors_get_the_login_page_or_401(superset_url: str) -> None:
-    for page in ("/superset/dashboard/appeals-sla/", "/sqllab/", "/chart/list/", "/superset/welcome/"):
+    for page in ("/superset/dashboard/governor/", "/sqllab/", "/chart/list/", "/superset/welcome/"):
         response = requests.get(f"{superset_url}{page}", timeout=TIMEOUT, allow_redirects=False)
         assert response.status_code == 302, page
         assert response.headers["Location"].split("?")[0].endswith("/login/"), page
