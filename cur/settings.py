@@ -83,6 +83,8 @@ class Settings:
     smtp_starttls: bool = False
     mail_from: str = "reports@cur.localhost"
     operators_email: str = "operators@cur.localhost"  # who is told when a report is held back
+    # Weekly reports (reports/): who receives them, a TOML of the shape of reports/recipients.toml.
+    reports_recipients_file: Path = REPO_ROOT / "reports" / "recipients.toml"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -92,6 +94,11 @@ class Settings:
     def mail_sink_dir(self) -> Path:
         """Where the local SMTP sink stores what it receives, one .eml file per message."""
         return self.state_dir / "mail"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Rendered weekly reports: <reports_dir>/<week start>/<recipient>.pdf|xlsx."""
+        return self.state_dir / "reports"
 
 
 FEEDS: tuple[str, ...] = ("pos", "112", "safe_city", "housing")
@@ -157,6 +164,7 @@ def load() -> Settings:
         smtp_starttls=_flag("CUR_SMTP_STARTTLS", False),
         mail_from=_env("CUR_MAIL_FROM", "reports@cur.localhost"),
         operators_email=_env("CUR_OPERATORS_EMAIL", "operators@cur.localhost"),
+        reports_recipients_file=Path(_env("CUR_REPORTS_RECIPIENTS", str(REPO_ROOT / "reports" / "recipients.toml"))),
         # Resolved by infra/install.sh (infra/spark/pom.xml) under the shared install directory.
         spark_jars_dir=Path(
             _env(
@@ -200,6 +208,7 @@ def shell_exports(settings: Settings) -> str:
         "CUR_SMTP_PORT": settings.smtp_port,
         "CUR_MAIL_FROM": settings.mail_from,
         "CUR_OPERATORS_EMAIL": settings.operators_email,
+        "CUR_REPORTS_RECIPIENTS": settings.reports_recipients_file,
     }
     return "\n".join(f"export {name}={shlex.quote(str(value))}" for name, value in values.items())
 
