@@ -58,7 +58,7 @@ def log(message: str) -> None:
 def reset_tables(settings: Settings) -> None:
     migrate(settings)
     client = native_client(settings, database=settings.clickhouse_database)
-    for table in ("appeals", "appeal_status_events", "rejected_events", "stream_batches"):
+    for table in ("appeals", "appeal_status_events", "appeal_state_agg", "rejected_events", "stream_batches"):
         client.execute(f"TRUNCATE TABLE {table}")
     client.execute(
         f"CREATE TABLE IF NOT EXISTS {BASELINE_TABLE} (topic LowCardinality(String), partition UInt16,"

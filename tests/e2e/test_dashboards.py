@@ -31,7 +31,15 @@ pytestmark = pytest.mark.e2e
 
 DAYS, PER_DAY, SEED = 28, 120, 31
 BI_PY = REPO_ROOT / ".state" / "install" / "venvs" / "bi" / "bin" / "python"
-CUR_TABLES = ("appeals", "appeal_status_events", "appeals_dedup", "rejected_events", "problem_links", "record_outcomes")
+CUR_TABLES = (
+    "appeals",
+    "appeal_status_events",
+    "appeal_state_agg",  # kept from the events by a materialized view: a TRUNCATE of them does not reach it
+    "appeals_dedup",
+    "rejected_events",
+    "problem_links",
+    "record_outcomes",
+)
 MARTS = ("fct_appeals", "kpi_daily", "kpi_weekly", "kpi_monthly", "backlog_daily", "tension_weekly", "heatmap_weekly")
 MINISTRY = "minzdrav"  # owns a whole sector (healthcare)
 SUBCATEGORY_ONLY = "gzhi"  # owns only a subcategory of housing_utilities
