@@ -143,8 +143,9 @@ evaluated as (
 
         first_answer_due_at,
         first_answer_at_known as first_answer_at,
+        -- a rejected appeal (moderation: spam, abuse, a duplicate) is owed no answer and no fix
         multiIf(
-            is_signal, 'not_applicable',
+            is_signal or current_status = 'rejected', 'not_applicable',
             first_answer_at is not null and first_answer_at <= first_answer_due_at, 'met',
             first_answer_at is not null, 'missed',
             first_answer_due_at < evaluated_at, 'missed',
@@ -156,7 +157,7 @@ evaluated as (
         resolve_by,
         resolved_at_known as resolved_at,
         multiIf(
-            resolve_by is null, 'not_applicable',
+            resolve_by is null or current_status = 'rejected', 'not_applicable',
             resolved_at is not null and resolved_at <= resolve_by, 'met',
             resolved_at is not null, 'missed',
             resolve_by < evaluated_at, 'missed',

@@ -1,10 +1,12 @@
-{#- insert_overwrite by snapshot_date, one partition per day, like kpi_daily. -#}
+{#- A table rebuilt whole from fct_appeals on every run, not an incremental model: the backlog at the
+    end of a day counts appeals created on any earlier day, so rebuilding only the run's days would
+    depend on which older days had been built, and in what order. Only appeals open at some day end are
+    expanded, one row per day they stayed open, so the cost follows the backlog, not the history. -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite',
+        materialized='table',
         engine='MergeTree()',
-        partition_by='snapshot_date',
+        partition_by='toYYYYMM(snapshot_date)',
         order_by=['snapshot_date', 'ministry_code', 'municipality_code', 'sector', 'subcategory', 'source', 'executor'],
     )
 }}
@@ -16,11 +18,10 @@ with
 
 candidates as (
 
-    -- open at some moment of the rebuilt days: created before their end, not closed before their start
+    -- open at the end of at least one day: not closed on the day it was created
     select * from {{ ref('fct_appeals') }}
-    where created_date <= {{ window_last_day() }}
-      and current_status != 'rejected'
-      and (closed_at is null or closed_at >= toDateTime64({{ window_first_day() }}, 3, {{ region_tz() }}))
+    where current_status != 'rejected'
+      and (closed_at is null or toDate(closed_at, {{ region_tz() }}) > created_date)
 
 ),
 
@@ -29,12 +30,11 @@ days as (
     select
         *,
         -- the days whose end the appeal was still open at: from its creation day to the day before
-        -- the one it was closed on, within the rebuilt days and up to the evaluation day
+        -- the one it was closed on, up to the evaluation day
         arrayJoin(range(
-            toUInt32(greatest(created_date, {{ window_first_day() }})),
+            toUInt32(created_date),
             toUInt32(least(
                 if(closed_at is null, toDate(evaluated_at, {{ region_tz() }}) + 1, toDate(closed_at, {{ region_tz() }})),
-                {{ window_last_day() }} + 1,
                 toDate(evaluated_at, {{ region_tz() }}) + 1
             ))
         )) as day_number,

@@ -88,7 +88,8 @@ scored as (
 
     select
         grid.*,
-        coalesce(avg(grid.appeals) over (
+        -- the first week of the history has no earlier weeks: a baseline of 0 (avg of no rows is nan)
+        ifNotFinite(avg(grid.appeals) over (
             partition by grid.municipality_code, grid.sector order by grid.week_start
             rows between 8 preceding and 1 preceding
         ), 0) as baseline_appeals,
