@@ -239,7 +239,6 @@ TENSION = Dataset(
         MUNICIPALITY,
         MUNICIPALITY_RU,
         MINISTRY,
-        MINISTRY_RU,
         Column("appeals", "Обращений", "UInt64"),
         Column("baseline_appeals", "Базовый уровень", "Float64"),
         Column("growth", "Рост к базе", "Float64"),
@@ -363,10 +362,73 @@ FRESHNESS = Dataset(
     ministry_column=None,
     schema="cur",
 )
-DATASETS = (KPI_DAILY, KPI_WEEKLY, BACKLOG, TENSION, HEATMAP, BREACHES, REJECTED, FRESHNESS)
+CHECKS = Dataset(
+    "bi_dq_latest",
+    "run_at",
+    "Последний результат каждой проверки Great Expectations (чекпойнт по слоям данных).",
+    (
+        Column("run_at", "Проверено", "DateTime64(3, 'UTC')"),
+        Column("checkpoint", "Чекпойнт", "LowCardinality(String)"),
+        Column("suite", "Набор проверок", "LowCardinality(String)"),
+        Column("layer", "Слой", "LowCardinality(String)"),
+        Column("expectation_type", "Проверка", "LowCardinality(String)"),
+        Column("column_name", "Поле"),
+        Column("severity", "Важность", "LowCardinality(String)", "critical — блокирует публикацию, warning — нет"),
+        Column("success", "Пройдена", "Bool"),
+        Column("unexpected_count", "Нарушений", "UInt64"),
+        Column("unexpected_percent", "Нарушений, %", "Float64"),
+        Column("exception_message", "Ошибка проверки"),
+    ),
+    (
+        Metric("checks", "Проверок", "count()", "Проверок в последнем прогоне."),
+        Metric("checks_failed", "Не пройдено", "countIf(NOT success)", "Проверок с нарушениями."),
+        Metric(
+            "checks_failed_critical",
+            "Не пройдено критических",
+            "countIf(NOT success AND severity = 'critical')",
+            "Критические проверки блокируют публикацию дня.",
+        ),
+        Metric(
+            "checks_passed_pct",
+            "Пройдено, %",
+            "round(100 * countIf(success) / nullIf(count(), 0), 1)",
+            "Пройденные ÷ все проверки × 100.",
+            PCT,
+        ),
+    ),
+    ministry_column=None,
+    schema="cur",
+)
+RECONCILIATION = Dataset(
+    "bi_reconciliation_latest",
+    "export_day",
+    "Последняя сверка каждого потока за день выгрузки: отправлено = принято + отклонено + отфильтровано.",
+    (
+        Column("export_day", "День выгрузки", "Date"),
+        Column("feed", "Поток", "LowCardinality(String)"),
+        Column("checked_at", "Сверено", "DateTime64(3, 'UTC')"),
+        Column("has_control_total", "Есть контрольная сумма", "Bool"),
+        Column("sent", "Отправлено", "UInt32"),
+        Column("received", "Получено", "UInt32"),
+        Column("landed", "Принято", "UInt32"),
+        Column("rejected", "Отклонено", "UInt32"),
+        Column("filtered", "Отфильтровано", "UInt32"),
+        Column("difference", "Расхождение", "Int64"),
+        Column("ok", "Сходится", "Bool"),
+    ),
+    (
+        Metric("reconciliations", "Сверок", "count()", "Сверок потока за день."),
+        Metric("reconciliations_failed", "С расхождением", "countIf(NOT ok)", "Сверок, где суммы не сошлись."),
+        Metric("sent_total", "Отправлено", "sum(sent)", "Записей по контрольным суммам источников."),
+        Metric("landed_total", "Принято", "sum(landed)", "Записей, ставших обращениями или событиями."),
+    ),
+    ministry_column=None,
+    schema="cur",
+)
+DATASETS = (KPI_DAILY, KPI_WEEKLY, BACKLOG, TENSION, HEATMAP, BREACHES, REJECTED, FRESHNESS, CHECKS, RECONCILIATION)
 # What a ministry's role may read: its own rows of these (row-level security, superset/roles.py).
 MINISTRY_DATASETS = (KPI_DAILY, KPI_WEEKLY, BACKLOG, TENSION, HEATMAP, BREACHES)
-QUALITY_DATASETS = (REJECTED, FRESHNESS)
+QUALITY_DATASETS = (REJECTED, FRESHNESS, CHECKS, RECONCILIATION)
 
 
 # --- charts -------------------------------------------------------------------------------------
@@ -1023,6 +1085,35 @@ def quality() -> Dashboard:
         "Качество данных",
         [
             [
+                big_number(
+                    "dq_checks_passed", "Проверки пройдены", CHECKS, "checks_passed_pct", "% последних", width=3
+                ),
+                big_number(
+                    "dq_checks_critical", "Критических нарушений", CHECKS, "checks_failed_critical", "проверок", width=3
+                ),
+                big_number(
+                    "dq_reconciliation_failed",
+                    "Сверки с расхождением",
+                    RECONCILIATION,
+                    "reconciliations_failed",
+                    "поток × день",
+                    width=3,
+                ),
+                big_number(
+                    "dq_rejected_open", "Отклонено и не переиграно", REJECTED, "rejected_open", "записей", width=3
+                ),
+            ],
+            [
+                table(
+                    "dq_checks_by_layer",
+                    "Последние результаты проверок по слоям",
+                    CHECKS,
+                    ["layer", "suite"],
+                    ["checks", "checks_failed", "checks_failed_critical", "checks_passed_pct"],
+                    sort_by="checks_failed",
+                    width=6,
+                    height=70,
+                ),
                 records(
                     "dq_freshness",
                     "Когда обновлялся каждый слой",
@@ -1030,37 +1121,52 @@ def quality() -> Dashboard:
                     ["layer", "updated_at", "rows"],
                     [("layer_order", True)],
                     own_period=True,
+                    timestamp_format="%d.%m.%Y %H:%M",
                     width=6,
-                    height=60,
-                ),
-                big_number(
-                    "dq_rejected_open",
-                    "Отклонено и не переиграно",
-                    REJECTED,
-                    "rejected_open",
-                    "записей потоков",
-                    width=3,
-                    height=60,
-                ),
-                big_number(
-                    "dq_rejected_total",
-                    "Отклонено за период",
-                    REJECTED,
-                    "rejected_total",
-                    "записей потоков",
-                    width=3,
-                    height=60,
+                    height=70,
                 ),
             ],
             [
+                records(
+                    "dq_checks_failed",
+                    "Не пройденные проверки",
+                    CHECKS,
+                    [
+                        "severity",
+                        "layer",
+                        "suite",
+                        "expectation_type",
+                        "column_name",
+                        "unexpected_count",
+                        "unexpected_percent",
+                        "exception_message",
+                        "run_at",
+                    ],
+                    [("severity", True), ("unexpected_count", False)],
+                    equals={"success": False},
+                    timestamp_format="%d.%m.%Y %H:%M",
+                    width=12,
+                    height=70,
+                ),
+            ],
+            [
+                records(
+                    "dq_reconciliation",
+                    "Сверка потоков по дням выгрузки",
+                    RECONCILIATION,
+                    ["export_day", "feed", "sent", "received", "landed", "rejected", "filtered", "difference", "ok"],
+                    [("export_day", False), ("feed", True)],
+                    width=6,
+                    height=80,
+                ),
                 table(
                     "dq_rejected_reason",
                     "Отклонённые записи по потокам и причинам",
                     REJECTED,
                     ["feed", "reason"],
                     ["rejected_total", "rejected_open"],
-                    width=12,
-                    height=70,
+                    width=6,
+                    height=80,
                 ),
             ],
         ],
