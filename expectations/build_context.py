@@ -38,6 +38,9 @@ def _point_outputs_at_state_dir() -> None:
             node = node[key]
         node[keys[-1]] = f"${{{names.STATE_DIR_VARIABLE}}}/{subdir}"
     config["data_docs_sites"]["local_site"]["show_how_to_buttons"] = False
+    # The index lists the latest results only (about three weeks of daily runs): every build reads
+    # and renders what it lists. The whole history is in cur.dq_results.
+    config["data_docs_sites"]["local_site"]["site_index_builder"]["validation_results_limit"] = 200
     config["progress_bars"] = {"globally": False}  # task logs, not terminals
     config["analytics_enabled"] = False  # no usage statistics: nothing leaves the machine at run time
     with path.open("w", encoding="utf-8") as f:

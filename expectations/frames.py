@@ -191,6 +191,14 @@ def canonical_appeals(ch: Client, settings: Settings, interval: Interval) -> pd.
         ORDER BY source, source_id
     """
     frame = _df(ch, query, interval.params)
+    # FINAL collapses copies, as dbt reads them; the dedup job's own promise is that none are left.
+    copies = ch.query(
+        f"SELECT source, source_id, count() FROM {settings.clickhouse_database}.appeals_dedup"
+        f" WHERE {_within('created_at')} GROUP BY source, source_id HAVING count() > 1",
+        parameters=interval.params,
+    ).result_rows
+    extra = {(str(source), source_id): n for source, source_id, n in copies}
+    frame["copies"] = [extra.get(key, 1) for key in zip(frame["source"], frame["source_id"], strict=True)]
     size = suites.rules()["sla"]["sample_size"]
     frame["sla_matches_rules"] = None
     if len(frame):

@@ -224,10 +224,10 @@ def _canonical() -> list[Expectation]:
         _mark(gxe.ExpectColumnValuesToNotBeNull(column="appeal_id"), CRITICAL, layer, "every appeal has an id"),
         _mark(gxe.ExpectColumnValuesToBeUnique(column="appeal_id"), CRITICAL, layer, "one row per appeal id"),
         _mark(
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["source", "source_id"]),
+            gxe.ExpectColumnValuesToBeBetween(column="copies", min_value=1, max_value=1),
             CRITICAL,
             layer,
-            "one canonical appeal per (source, source id): the dedup kept one copy",
+            "one canonical row per (source, source id): the dedup job left no copy (read without FINAL)",
         ),
         _mark(
             gxe.ExpectColumnValuesToBeInSet(column="source", value_set=list(SOURCES)), CRITICAL, layer, "a known feed"
