@@ -113,3 +113,31 @@ def test_kpi_formulas_have_a_golden_test() -> None:
     text = (REPO_ROOT / "tests" / "e2e" / "test_kpi_golden.py").read_text(encoding="utf-8")
     for mart in ("fct_appeals", "kpi_daily", "kpi_weekly", "backlog_daily", "tension_weekly", "heatmap_weekly"):
         assert mart in text, mart
+
+
+def _dashboard_tables() -> dict[str, set[str]]:
+    """Superset's own assets: dashboard slug → the analytics tables its charts read."""
+    assets = REPO_ROOT / "superset" / "assets"
+    load = lambda p: yaml.safe_load(p.read_text(encoding="utf-8"))  # noqa: E731
+    datasets = {d["uuid"]: d for d in map(load, (assets / "datasets").rglob("*.yaml"))}
+    charts = {c["uuid"]: c["dataset_uuid"] for c in map(load, (assets / "charts").glob("*.yaml"))}
+    result = {}
+    for dashboard in map(load, (assets / "dashboards").glob("*.yaml")):
+        charts_used = {
+            v["meta"]["uuid"]
+            for v in dashboard["position"].values()
+            if isinstance(v, dict) and v.get("type") == "CHART"
+        }
+        tables = [datasets[charts[u]] for u in charts_used]
+        result[dashboard["slug"]] = {d["table_name"] for d in tables if d["schema"] == "analytics"}
+    return result
+
+
+def test_exposures_list_what_the_dashboards_read(manifest: dict) -> None:
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    for slug, tables in _dashboard_tables().items():
+        if not tables:
+            continue  # reads no mart (the auditors' dashboard reads the cur.bi_* views)
+        exposure = exposures[f"dashboard_{slug.replace('-', '_')}"]
+        assert {n.split(".")[-1] for n in exposure["depends_on"]["nodes"]} == tables, slug
+        assert exposure["url"].endswith(f"/dashboard/{slug}/")
