@@ -111,3 +111,22 @@ def read_sink(settings: Settings) -> list[ReceivedMail]:
         ReceivedMail(path, parser.parsebytes(path.read_bytes()))  # type: ignore[arg-type]
         for path in sorted(directory.glob("*.eml"))
     ]
+
+
+def main() -> None:
+    """`python -m cur.mail [N]`: the last N messages (default 30) the local sink received, one line each."""
+    import sys
+
+    from cur import settings as settings_module
+
+    settings = settings_module.load()
+    shown = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    received = read_sink(settings)
+    print(f"{len(received)} messages in the local SMTP sink {settings.mail_sink_dir}/ (one .eml file each)")
+    for item in received[-shown:]:
+        files = ", ".join(item.attachments()) or "no attachments"
+        print(f"  {item.path.name[:15]}  to {', '.join(item.envelope_to)}: {item.subject}  [{files}]")
+
+
+if __name__ == "__main__":
+    main()

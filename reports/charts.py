@@ -92,7 +92,7 @@ def sla_bars(labels: Sequence[str], first_answer: Sequence[float | None], resolu
     ax.set_xlim(0, 100)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f} %"))
     ax.grid(axis="x", color="#dddddd", linewidth=0.5)
-    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=7, frameon=False)
     return _svg(fig)
 
 
