@@ -21,10 +21,12 @@ of those appeals only, so the cost follows the day, not the history. Measured he
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from clickhouse_driver import Client
 
@@ -110,21 +112,43 @@ def day_queries(client: Client, db: str, day: int) -> dict[str, str]:
     }
 
 
-def timed(client: Client, queries: dict[str, dict[str, str]], repeats: int) -> dict[str, dict[str, dict]]:
+def server_cpu_s(pid: int | None) -> float:
+    """CPU seconds the ClickHouse process has used so far (user + system), 0 when it is not local: on a
+    machine that others load, the CPU a read costs varies far less than its wall time."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def local_server_pid(settings: settings_module.Settings) -> int | None:
+    """The embedded engine of this state directory (infra/services/clickhouse.sh), when it serves here."""
+    try:
+        pid = int((settings.state_dir / "run" / "clickhouse.pid").read_text())
+        Path(f"/proc/{pid}/stat").read_text()
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def timed(
+    client: Client, queries: dict[str, dict[str, str]], repeats: int, pid: int | None
+) -> dict[str, dict[str, dict]]:
     """Each query of each history, run in turn `repeats` times (so a busy machine slows all alike): the
-    median seconds, the rows the last run read, and its result."""
-    runs: dict[str, dict[str, list[float]]] = {h: {q: [] for q in qs} for h, qs in queries.items()}
+    median wall seconds and server CPU seconds, the rows the last run read, and its result."""
+    runs: dict[str, dict[str, list[tuple[float, float]]]] = {h: {q: [] for q in qs} for h, qs in queries.items()}
     out: dict[str, dict[str, dict]] = {h: {} for h in queries}
     for _ in range(repeats):
         for history, named in queries.items():
             for name, query in named.items():
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), server_cpu_s(pid)
                 result = client.execute(query, settings={"use_query_cache": 0})
-                runs[history][name].append(time.perf_counter() - began)
+                runs[history][name].append((time.perf_counter() - began, server_cpu_s(pid) - cpu))
                 out[history][name] = {"rows": client.last_query.progress.rows, "result": result}
     for history, named in runs.items():
-        for name, seconds in named.items():
-            out[history][name]["s"] = statistics.median(seconds)
+        for name, samples in named.items():
+            out[history][name]["s"] = statistics.median(wall for wall, _ in samples)
+            out[history][name]["cpu_s"] = statistics.median(cpu for _, cpu in samples)
     return out
 
 
@@ -160,20 +184,24 @@ def main() -> None:
             queries[history] = day_queries(client, db, last_day)
             if args.no_full:
                 del queries[history]["full"]
-        found = timed(client, queries, args.repeats)
+        found = timed(client, queries, args.repeats, local_server_pid(base))
         for history, named in found.items():
             results = {name: figures["result"] for name, figures in named.items()}
             assert len({repr(r) for r in results.values()}) == 1, results  # all three read the same state
             assert results["state"][0][0] == per_day, results["state"]
             log(
                 f"{history}, {events[history]:,} events: the state of one day's {per_day:,} appeals: "
-                + "; ".join(f"{name} {f['s'] * 1000:.1f} ms, {f['rows']:,} rows read" for name, f in named.items())
+                + "; ".join(
+                    f"{name} {f['s'] * 1000:.0f} ms ({f['cpu_s'] * 1000:.0f} ms CPU), {f['rows']:,} rows read"
+                    for name, f in named.items()
+                )
             )
         small, large = found["small"], found["large"]
         log(
             f"{events['large'] / events['small']:.0f}x the history: "
             + "; ".join(
-                f"{name} {large[name]['s'] / small[name]['s']:.2f}x the time,"
+                f"{name} {large[name]['s'] / small[name]['s']:.2f}x the time"
+                f" ({large[name]['cpu_s'] / max(small[name]['cpu_s'], 1e-3):.2f}x the CPU),"
                 f" {large[name]['rows'] / small[name]['rows']:.2f}x the rows"
                 for name in small
             )
