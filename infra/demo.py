@@ -1,5 +1,6 @@
 """Run the platform on demo data: publish a few days of every feed, let the stream workers land
-them, run the daily DAG for each day, and print what a user would look at first.
+them, run the daily DAG for the days under the Airflow scheduler (a backfill), and print what a user
+would look at first.
 
 Called by `make demo` after every service is up (infra/demo.sh).
 """
@@ -13,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from cur import settings as settings_module
 from cur.clickhouse import native_client
-from infra.airflow_runs import run_dag_for_day
+from infra.airflow_runs import run_days
 from streams.generator import generate_day, publish
 
 
@@ -33,6 +34,25 @@ def wait_until_landed(settings: settings_module.Settings, day: date, expected: i
             return
         time.sleep(1)
     raise SystemExit(f"\nonly {landed} of {expected} appeals of {day} landed in {timeout_s:.0f}s: see logs/streams.log")
+
+
+def wait_until_reconciled(settings: settings_module.Settings, day: date, timeout_s: float = 120) -> None:
+    """Until every feed's control total of the day is in and matches what landed (cur.reconcile); the last
+    records of a day may still be in flight. If it does not balance, the DAG's first task holds the day."""
+    from cur.reconcile import reconcile
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        results = reconcile(settings, day)
+        balanced = sum(r.ok for r in results)
+        print(f"\r  {day}: {balanced}/{len(results)} feeds reconciled with their control totals", end="", flush=True)
+        if balanced == len(results):
+            print()
+            return
+        if time.monotonic() > deadline:
+            print("\n  " + "\n  ".join(r.detail() for r in results if not r.ok))
+            return
+        time.sleep(1)
 
 
 def summary(settings: settings_module.Settings) -> None:
@@ -115,11 +135,14 @@ def main() -> None:
         expected = generated.truth.appeals_per_day()[day]
         print(f"published {len(generated.events)} raw events of {day} ({expected} distinct appeals)")
         wait_until_landed(settings, day, expected)
-    for day in days:
-        started = time.monotonic()
-        print(f"running DAG appeals_daily for {day} ...", flush=True)
-        run_dag_for_day(day)
-        print(f"  done in {time.monotonic() - started:.0f}s")
+        wait_until_reconciled(settings, day)
+    started = time.monotonic()
+    print(f"running DAG appeals_daily for {days[0]} .. {days[-1]} under the Airflow scheduler ...", flush=True)
+    runs = run_days(days, show=lambda line: print(line, flush=True))
+    failed = [f"{r.day} ({r.task})" for r in runs if r.state != "success"]
+    if failed:
+        raise SystemExit(f"appeals_daily failed for {', '.join(failed)}: see the Airflow UI")
+    print(f"  {len(runs)} runs done in {time.monotonic() - started:.0f}s (Airflow UI: Dags → appeals_daily → Runs)")
     summary(settings)
 
 
