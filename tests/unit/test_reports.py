@@ -73,3 +73,23 @@ def test_russian_formatting() -> None:
     assert fmt.change("number", 3.0, 3.0) == "±0,0"
     assert fmt.long_day(date(2026, 11, 23)) == "23 ноября 2026 г."
     assert fmt.moment(datetime(2026, 12, 1, 21, 5, tzinfo=UTC), ZoneInfo("Europe/Moscow")) == "02.12.2026 00:05"
+
+
+def test_weekly_reports_dag_runs_on_published_sundays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scheduled on the published asset; only a published Sunday completes a week to report."""
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    from dags import weekly_reports
+    from dags.assets import PUBLISHED
+
+    dag = weekly_reports.weekly_reports()
+    assert [a.name for a in dag.timetable.asset_condition.objects] == [PUBLISHED.name]
+    assert set(dag.params) == {"week", "recipients", "resend"}
+
+    def event(day: str) -> SimpleNamespace:
+        return SimpleNamespace(extra={"day": day})
+
+    context = {"triggering_asset_events": {PUBLISHED: [event("2026-11-28"), event("2026-11-29"), event("2026-11-22")]}}
+    assert weekly_reports._published_sundays(context) == [date(2026, 11, 22), date(2026, 11, 29)]
+    assert weekly_reports._published_sundays({"triggering_asset_events": {PUBLISHED: [event("2026-11-27")]}}) == []
