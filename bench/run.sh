@@ -3,6 +3,7 @@
 # here and stopped after, so it neither uses nor disturbs a demo or test stack.
 #   bash bench/run.sh [arguments of bench/stream_throughput.py]
 #   bash bench/run.sh appeal_state [arguments of bench/appeal_state.py]   (ClickHouse only)
+#   bash bench/run.sh dbt_kpi [arguments of bench/dbt_kpi.py]             (ClickHouse only)
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 export CUR_STATE_DIR="${CUR_BENCH_STATE_DIR:-$REPO_ROOT/.state/bench}"
@@ -20,8 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 bench=stream_throughput services=(clickhouse kafka)
-if [[ "${1:-}" == appeal_state ]]; then
-  bench=appeal_state services=(clickhouse)
+if [[ "${1:-}" == appeal_state || "${1:-}" == dbt_kpi ]]; then
+  bench=$1 services=(clickhouse)
   shift
 fi
 for service in "${services[@]}"; do

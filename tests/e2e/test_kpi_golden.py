@@ -314,8 +314,15 @@ def _insert_links(client: Client) -> None:
 
 
 def dbt(settings: Settings, command: str, **variables: Any) -> None:
-    """Run dbt against the golden databases, as the DAG's task runs it."""
-    env = {**os.environ, "CLICKHOUSE_DATABASE": DATABASE, "CUR_ANALYTICS_DATABASE": ANALYTICS}
+    """Run dbt against the golden databases, as the DAG's task runs it (with a target of its own, so the
+    project's dbt/target, which the DAG and the docs use, is left alone)."""
+    env = {
+        **os.environ,
+        "CLICKHOUSE_DATABASE": DATABASE,
+        "CUR_ANALYTICS_DATABASE": ANALYTICS,
+        "DBT_TARGET_PATH": str(settings.state_dir / "dbt-golden" / "target"),
+        "DBT_LOG_PATH": str(settings.state_dir / "dbt-golden" / "logs"),
+    }
     project = str(REPO_ROOT / "dbt")
     args = [
         str(Path(sys.executable).with_name("dbt")),
