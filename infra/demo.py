@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from cur import settings as settings_module
 from cur.clickhouse import native_client
+from cur.settings import REPO_ROOT
 from infra.airflow_runs import run_days
 from streams.generator import generate_day, publish
 
@@ -57,19 +61,23 @@ def wait_until_reconciled(settings: settings_module.Settings, day: date, timeout
 
 def summary(settings: settings_module.Settings) -> None:
     client = native_client(settings)
-    mart = f"{settings.analytics_database}.appeals_sla_daily"
-    print("\nKPI mart (read back from ClickHouse):")
-    for day, total, on_time, overdue, pct in client.execute(
-        f"SELECT created_date, sum(appeals_total), sum(answered_on_time), sum(overdue_total),"
-        f" round(100 * sum(answered_on_time) / sum(appeals_total), 1) FROM {mart}"
-        f" GROUP BY created_date ORDER BY created_date"
+    kpi = f"{settings.analytics_database}.kpi_daily"
+    share = "if({d} = 0, '—', concat(toString(round(100 * {n} / {d}, 1)), '%'))"
+    first = share.format(n="sum(first_answer_met)", d="sum(first_answer_due)")
+    fix = share.format(n="sum(resolution_met)", d="sum(resolution_due)")
+    columns = (
+        f"sum(appeals_received), {first}, sum(first_answer_due), sum(first_answer_pending), {fix},"
+        f" sum(resolution_due), sum(resolution_pending)"
+    )
+    line = "{}: {} appeals; first answer on time {} of {} due ({} pending); fixed on time {} of {} due ({} pending)"
+    print(f"\nKPIs ({kpi}, read back from ClickHouse; shares = summed hits / summed due):")
+    for row in client.execute(f"SELECT source, {columns} FROM {kpi} GROUP BY source ORDER BY source"):
+        print("  " + line.format(*row))
+    print("Per ministry:")
+    for row in client.execute(
+        f"SELECT any(ministry_name_ru), {columns} FROM {kpi} GROUP BY ministry_code ORDER BY ministry_code"
     ):
-        print(f"  {day}: {total} appeals, {on_time} answered on time, {overdue} overdue, SLA compliance {pct}%")
-    print("Top sectors:")
-    for name, total in client.execute(
-        f"SELECT sector_name_ru, sum(appeals_total) AS n FROM {mart} GROUP BY sector_name_ru ORDER BY n DESC LIMIT 5"
-    ):
-        print(f"  {name}: {total}")
+        print("  " + line.format(*row))
     db = settings.clickhouse_database
     problems, multi, cross, repeats = client.execute(
         f"SELECT count(), countIf(reports > 1), countIf(length(channels) > 1), countIf(is_repeat) FROM {db}.problems"
@@ -90,6 +98,17 @@ def summary(settings: settings_module.Settings) -> None:
         f" {critical} critical failures, {warnings} warnings;"
         f" Data Docs http://127.0.0.1:{settings.docs_port}/gx/index.html (dbt docs: /dbt/)"
     )
+
+
+def publish_dbt_docs(settings: settings_module.Settings) -> None:
+    """`dbt docs generate` into the folder the docs server serves under /dbt/ (infra/services/docs.sh):
+    the models, their formulas, tests, lineage and exposures, for auditors."""
+    project = str(REPO_ROOT / "dbt")
+    target = settings.state_dir / "dbt_docs"
+    command = [str(Path(sys.executable).with_name("dbt")), "docs", "generate", "--project-dir", project]
+    command += ["--profiles-dir", project, "--target-path", str(target)]
+    subprocess.run(command, cwd=REPO_ROOT, check=True, capture_output=True, text=True)
+    print(f"dbt docs generated into {target} (served at http://127.0.0.1:{settings.docs_port}/dbt/index.html)")
 
 
 def load_linked_history(
@@ -143,6 +162,7 @@ def main() -> None:
     if failed:
         raise SystemExit(f"appeals_daily failed for {', '.join(failed)}: see the Airflow UI")
     print(f"  {len(runs)} runs done in {time.monotonic() - started:.0f}s (Airflow UI: Dags → appeals_daily → Runs)")
+    publish_dbt_docs(settings)
     summary(settings)
 
 
