@@ -10,6 +10,7 @@ Each defect is planted, the layer it belongs to is validated, and the defect is 
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 
@@ -18,7 +19,7 @@ from clickhouse_driver import Client
 
 from cur.clickhouse import native_client
 from cur.migrate import migrate
-from cur.settings import Settings
+from cur.settings import REPO_ROOT, Settings
 from expectations import suite as suites
 from expectations.context import data_docs_dir
 from expectations.run_checkpoint import CheckResult, run
@@ -432,3 +433,30 @@ def test_every_critical_expectation_has_a_planted_defect() -> None:
 def _column(kwargs: dict) -> str | None:
     names = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", [])]
     return ", ".join(n for n in names if n) or None
+
+
+def test_docs_service_serves_the_index_and_the_data_docs(scratch: Scratch) -> None:
+    """infra/services/docs.sh: the Russian index links both sites; /gx/ is the Data Docs the gate wrote."""
+    import requests
+
+    from tests.e2e.conftest import run_infra
+
+    scratch.gate("reference", run_id="dqtest-docs", data_docs=True)
+    url = f"http://127.0.0.1:{scratch.settings.docs_port}"
+    running = subprocess.run(
+        ["bash", "infra/services/docs.sh", "status"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    started = "up" not in running.stdout
+    if started:
+        run_infra("infra/services/docs.sh", "start")
+    try:
+        index = requests.get(f"{url}/", timeout=10)
+        assert (
+            index.status_code == 200 and 'href="gx/index.html"' in index.text and 'href="dbt/index.html"' in index.text
+        )
+        assert "Качество данных" in index.content.decode("utf-8")  # the page names its charset in <meta>
+        docs = requests.get(f"{url}/gx/index.html", timeout=10)
+        assert docs.status_code == 200 and "dqtest-docs" in docs.text
+    finally:
+        if started:
+            run_infra("infra/services/docs.sh", "stop")
