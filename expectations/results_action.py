@@ -124,15 +124,31 @@ class ClickHouseResultsAction(ValidationAction):
         return rows
 
     def run(self, checkpoint_result: CheckpointResult, action_context: ActionContext | None = None) -> dict:
-        settings = self._settings or cur_settings.load()
         rows = self.rows(checkpoint_result)
-        if not rows:
-            return {"rows": 0}
-        client = native_client(settings)
-        try:
-            client.execute(
-                f"INSERT INTO {settings.clickhouse_database}.{self.table} ({', '.join(COLUMNS)}) VALUES", rows
-            )
-        finally:
-            client.disconnect()
+        write(self._settings or cur_settings.load(), rows, self.table)
         return {"rows": len(rows)}
+
+
+def write(settings: Settings, rows: list[tuple[Any, ...]], table: str = "dq_results") -> None:
+    if not rows:
+        return
+    client = native_client(settings)
+    try:
+        client.execute(f"INSERT INTO {settings.clickhouse_database}.{table} ({', '.join(COLUMNS)}) VALUES", rows)
+    finally:
+        client.disconnect()
+
+
+def could_not_run(
+    settings: Settings,
+    run_id: str,
+    run_at: datetime,
+    suite: str,
+    layer: str,
+    interval: tuple[datetime, datetime],
+    message: str,
+) -> None:
+    """A suite whose frame could not be read or whose checkpoint failed to run: one critical row, so the
+    audit trail shows it (the gate exits 2 and the task is retried)."""
+    row = (run_id, run_at, suite, suite, layer, "could_not_run", "could_not_run", "{}", "", *interval)
+    write(settings, [(*row, "critical", False, "", None, None, None, "", message[:2000])])

@@ -16,6 +16,7 @@ GATED_EXIT) = a critical one failed: the interval must not be published, 2 = the
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 import uuid
@@ -35,6 +36,7 @@ from expectations.frames import utc as _utc
 if TYPE_CHECKING:
     from great_expectations.data_context import FileDataContext
 
+log = logging.getLogger("expectations.gate")
 LAYER_GROUPS: dict[str, tuple[str, ...]] = {
     "source": suites.SOURCE_LAYERS,  # before the marts are built: gates dbt_build
     "marts": ("marts",),
@@ -185,6 +187,7 @@ def run(
     is false, as in the tests of single expectations) to the Data Docs."""
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from expectations import results_action
     from expectations.results_action import ClickHouseResultsAction
 
     start, end = _utc(start), _utc(end)
@@ -214,11 +217,12 @@ def run(
                     batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id, run_time=now)
                 )
             except Exception as exc:  # one suite that cannot run must not hide the others' results
-                outcomes.append(
-                    SuiteOutcome(
-                        spec.name, spec.layer, 0, 0, [], time.perf_counter() - clock, f"{type(exc).__name__}: {exc}"
-                    )
-                )
+                error = f"{type(exc).__name__}: {exc}"
+                outcomes.append(SuiteOutcome(spec.name, spec.layer, 0, 0, [], time.perf_counter() - clock, error))
+                try:
+                    results_action.could_not_run(settings, run_id, now, spec.name, spec.layer, (start, end), error)
+                except Exception:  # ClickHouse itself is down: the exit status and the log still say it
+                    log.exception("could not record that %s could not run", spec.name)
                 continue
             validated += list(result.run_results)
             evaluated, failures = _failures(result)

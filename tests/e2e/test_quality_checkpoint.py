@@ -460,3 +460,13 @@ def test_docs_service_serves_the_index_and_the_data_docs(scratch: Scratch) -> No
     finally:
         if started:
             run_infra("infra/services/docs.sh", "stop")
+
+
+def test_a_suite_that_cannot_run_is_recorded_and_stops_the_day(scratch: Scratch) -> None:
+    missing = dataclasses.replace(scratch.settings, analytics_database="cur_dqtest_missing")
+    result = run(missing, scratch.start, scratch.end, ("marts",), run_id="dqtest-cnr", now=scratch.now, data_docs=False)
+    assert not result.success and [e.split(":")[0] for e in result.errors] == ["kpi_marts"]
+    rows = scratch.client.execute(
+        f"SELECT suite, expectation_type, severity, success FROM {DB}.dq_results FINAL WHERE run_id = 'dqtest-cnr'"
+    )
+    assert rows == [("kpi_marts", "could_not_run", "critical", False)]
