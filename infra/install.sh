@@ -37,14 +37,26 @@ if [[ ! -x "$UV" ]] || ! cmp -s "$REPO_ROOT/requirements/tools.txt" "$TOOLS/.ins
   cp "$REPO_ROOT/requirements/tools.txt" "$TOOLS/.installed"
 fi
 export UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+# Bytecode compiled once, at install: uv does not compile by default, and where PYTHONDONTWRITEBYTECODE
+# is set no process caches it either, so every task compiled what it imports again (about 6 s of CPU
+# of a Great Expectations run; bench/RESULTS.md).
+export UV_COMPILE_BYTECODE=1
 for env in engine pipeline bi; do
   lock="$REPO_ROOT/requirements/$env.lock"
   venv="$VENVS_DIR/$env"
-  if [[ -x "$venv/bin/python" ]] && cmp -s "$lock" "$venv/.installed.lock"; then continue; fi
+  if [[ -x "$venv/bin/python" ]] && cmp -s "$lock" "$venv/.installed.lock"; then
+    if [[ ! -e "$venv/.compiled" ]]; then  # installed before bytecode was compiled at install
+      step "bytecode of environment '$env'"
+      "$venv/bin/python" -m compileall -q -j 0 "$venv/lib" >/dev/null || true  # a few vendored test files do not compile
+      touch "$venv/.compiled"
+    fi
+    continue
+  fi
   step "environment '$env' from requirements/$env.lock"
   [[ -x "$venv/bin/python" ]] || "$UV" venv -q --python "$(command -v "$PYTHON_BOOT")" "$venv"
   "$UV" pip sync -q --python "$venv/bin/python" "$lock"
   cp "$lock" "$venv/.installed.lock"
+  touch "$venv/.compiled"
 done
 
 # --- jars from Maven Central ----------------------------------------------------------------
