@@ -181,13 +181,14 @@ def test_stream_metrics_count_every_record(landed: Settings, clickhouse: Client)
     events_in, rejected, unmapped = clickhouse.execute(
         f"SELECT sum(events_in), sum(rejected), sum(unmapped_codes) FROM {landed.clickhouse_database}.stream_batches"
     )[0]
-    assert events_in == len(k.EVENTS) + len(k.REPLAYS)
+    assert events_in == len(k.EVENTS) + len(k.REPLAYS) + len(k.CONTROLS)  # each feed's control total too
     assert (rejected, unmapped) == (len(k.EXPECTED_REJECTED), 1)  # the POS category 9999
     # The worker's own page shows the same per feed (its web view; the worker is still running).
     page = requests.get(f"http://127.0.0.1:{landed.streams_web_port}/metrics/", timeout=10).json()
     pos = page["feeds"]["pos"]
-    assert (pos["events_in"], pos["appeals_out"], pos["rejected"], pos["unmapped_codes"]) == (5, 4, 1, 1)
-    assert sum(feed["events_in"] for feed in page["feeds"].values()) == len(k.EVENTS) + len(k.REPLAYS)
+    assert (pos["events_in"], pos["appeals_out"], pos["rejected"], pos["unmapped_codes"]) == (6, 4, 1, 1)
+    records = len(k.EVENTS) + len(k.REPLAYS) + len(k.CONTROLS)
+    assert sum(feed["events_in"] for feed in page["feeds"].values()) == records
 
 
 def test_rejected_records_kept_with_reason(landed: Settings, clickhouse: Client) -> None:
