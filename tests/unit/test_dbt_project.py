@@ -82,7 +82,7 @@ def test_every_kpi_measure_is_documented_with_its_trace(manifest: dict) -> None:
 def test_kpi_grain_is_the_same_everywhere(manifest: dict) -> None:
     group_by = ", ".join(KPI_DIMENSIONS)
     assert f"group by report_date, {group_by}" in _sql(manifest, "kpi_daily")
-    assert f"group by snapshot_date, {group_by}" in _sql(manifest, "backlog_daily")
+    assert f"partition by {group_by}" in _sql(manifest, "backlog_daily")
     for view in ("kpi_weekly", "kpi_monthly"):
         assert f"group by period_start, {group_by}" in _sql(manifest, view)
 

@@ -1,7 +1,9 @@
 {#- A table rebuilt whole from fct_appeals on every run, not an incremental model: the backlog at the
     end of a day counts appeals created on any earlier day, so rebuilding only the run's days would
-    depend on which older days had been built, and in what order. Only appeals open at some day end are
-    expanded, one row per day they stayed open, so the cost follows the backlog, not the history. -#}
+    depend on which older days had been built, and in what order. Its cost follows the number of
+    appeals and of days with a backlog, not the days each appeal stayed open: the stock is the running
+    sum of what opened and closed (two events per appeal), and the oldest overdue appeal of a day comes
+    from a chain over the appeals in deadline order (below), never from one row per appeal and day. -#}
 {{
     config(
         materialized='table',
@@ -14,68 +16,163 @@
 -- What was still waiting for the authority at the end of each regional day (or at as_of, for the day
 -- in progress), per the dimensions of kpi_daily: the open backlog, and the part of it past its
 -- deadline with its age. A stock, not a flow: a week's backlog is its Sunday's row, never a sum of days.
+--
+-- An appeal is open at the end of day D when it was created by then and not closed by then
+-- (fct_appeals.closed_at); overdue when, besides, its backlog_due_at has passed. With day numbers:
+--   open on     [created_day, closed_day)      closed_day  = the day of closed_at − 1 ms (closed at
+--                                                            midnight counts for the day that ended)
+--   overdue on  [overdue_day, closed_day)      overdue_day = the day of backlog_due_at (a deadline at
+--                                                            midnight counts from the next day), or the
+--                                                            day after as_of's day while still ahead
+-- open_backlog(D) and overdue_backlog(D) are running sums of +1/−1 at those bounds; the age sum is
+-- overdue_backlog(D) × snapshot_at(D) − Σ deadlines, the latter a running sum too.
 with
 
-candidates as (
+as_of as (
 
-    -- open at the end of at least one day: not closed on the day it was created
-    select * from {{ ref('fct_appeals') }}
-    where current_status != 'rejected'
-      and (closed_at is null or toDate(closed_at, {{ region_tz() }}) > created_date)
+    select max(evaluated_at) as evaluated_at, toDate(evaluated_at, {{ region_tz() }}) as last_day
+    from {{ ref('fct_appeals') }}
 
 ),
 
-days as (
+appeals as (
 
     select
-        *,
-        -- the days whose end the appeal was still open at: from its creation day to the day before
-        -- the one it was closed on, up to the evaluation day
-        arrayJoin(range(
-            toUInt32(created_date),
-            toUInt32(least(
-                if(closed_at is null, toDate(evaluated_at, {{ region_tz() }}) + 1, toDate(closed_at, {{ region_tz() }})),
-                toDate(evaluated_at, {{ region_tz() }}) + 1
-            ))
-        )) as day_number,
-        toDate(day_number) as snapshot_date,
-        least(toDateTime64(snapshot_date + 1, 3, {{ region_tz() }}), evaluated_at) as snapshot_at
-    from candidates
+        sector, sector_name_ru, subcategory, subcategory_name_ru, sla_class, municipality_code,
+        municipality_name_ru, ministry_code, ministry_name_ru, executor, source,
+        toUInt32(created_date) as open_from,
+        toUInt32(if(closed_at is null, (select last_day from as_of) + 1,
+            toDate(closed_at - toIntervalMillisecond(1), {{ region_tz() }}))) as open_until,
+        backlog_due_at,
+        if(backlog_due_at is null, null,
+            toUInt32(greatest(
+                if(backlog_due_at >= (select evaluated_at from as_of), (select last_day from as_of) + 1,
+                    toDate(backlog_due_at, {{ region_tz() }})),
+                created_date))) as overdue_from,
+        toFloat64(toUnixTimestamp64Milli(assumeNotNull(backlog_due_at))) / 1000 as due_s
+    from {{ ref('fct_appeals') }}
+    where current_status != 'rejected'
 
 ),
 
-open_at_snapshot as (
+open_spans as (
 
-    -- closed exactly at the day's end counts as closed; created after the snapshot moment is not yet there
-    select * from days
-    where created_at < snapshot_at and (closed_at is null or closed_at > snapshot_at)
+    select * from appeals where open_until > open_from
+
+),
+
+overdue_spans as (
+
+    select * from open_spans where overdue_from is not null and overdue_from < open_until
+
+),
+
+deltas as (
+
+    select
+        sector, sector_name_ru, subcategory, subcategory_name_ru, sla_class, municipality_code,
+        municipality_name_ru, ministry_code, ministry_name_ru, executor, source,
+        day, sum(d_open) as d_open, sum(d_overdue) as d_overdue, sum(d_due_s) as d_due_s
+    from (
+        select *, open_from as day, 1 as d_open, 0 as d_overdue, 0.0 as d_due_s from open_spans
+        union all
+        select *, open_until as day, -1 as d_open, 0 as d_overdue, 0.0 as d_due_s from open_spans
+        union all
+        select *, overdue_from as day, 0 as d_open, 1 as d_overdue, due_s as d_due_s from overdue_spans
+        union all
+        select *, open_until as day, 0 as d_open, -1 as d_overdue, -due_s as d_due_s from overdue_spans
+    )
+    group by sector, sector_name_ru, subcategory, subcategory_name_ru, sla_class, municipality_code,
+        municipality_name_ru, ministry_code, ministry_name_ru, executor, source, day
+
+),
+
+running as (
+
+    -- the stock after each day with a change, valid until the next change (or past the last day)
+    select
+        *,
+        sum(d_open) over w as open_backlog,
+        sum(d_overdue) over w as overdue_backlog,
+        sum(d_due_s) over w as due_sum_s,
+        leadInFrame(day, 1, toUInt32((select last_day from as_of) + 1)) over (
+            partition by sector, subcategory, sla_class, municipality_code, ministry_code, executor, source
+            order by day rows between current row and 1 following
+        ) as next_day
+    from deltas
+    window w as (
+        partition by sector, subcategory, sla_class, municipality_code, ministry_code, executor, source
+        order by day rows between unbounded preceding and current row
+    )
+
+),
+
+stock as (
+
+    select
+        * except (day, next_day),
+        toDate(arrayJoin(range(day, least(next_day, toUInt32((select last_day from as_of) + 1))))) as snapshot_date
+    from running
+    where open_backlog > 0
+
+),
+
+oldest as (
+
+    -- The oldest overdue appeal of each day. In deadline order, an appeal is the oldest still open on the
+    -- days from its own overdue_from (or from when every earlier-due appeal had closed, if later) to its
+    -- close: one span per appeal, the spans of a group never overlap, so they add up to its days.
+    select
+        sector, subcategory, sla_class, municipality_code, ministry_code, executor, source,
+        toDate(arrayJoin(range(greatest(overdue_from, coalesce(earlier_until, 0)), open_until))) as snapshot_date,
+        due_s as oldest_due_s
+    from (
+        select
+            *,
+            max(open_until) over (
+                partition by sector, subcategory, sla_class, municipality_code, ministry_code, executor, source
+                order by due_s, open_until rows between unbounded preceding and 1 preceding
+            ) as earlier_until
+        from overdue_spans
+    )
+    where greatest(overdue_from, coalesce(earlier_until, 0)) < open_until
 
 ),
 
 final as (
 
     select
-        snapshot_date,
-        sector,
-        any(sector_name_ru) as sector_name_ru,
-        subcategory,
-        any(subcategory_name_ru) as subcategory_name_ru,
-        sla_class,
-        municipality_code,
-        any(municipality_name_ru) as municipality_name_ru,
-        ministry_code,
-        any(ministry_name_ru) as ministry_name_ru,
-        executor,
-        source,
-        count() as open_backlog,
-        countIf(backlog_due_at < snapshot_at) as overdue_backlog,
-        sumIf(dateDiff('second', backlog_due_at, snapshot_at) / 3600.0, backlog_due_at < snapshot_at)
-            as overdue_age_hours_sum,
-        maxIf(dateDiff('second', backlog_due_at, snapshot_at) / 3600.0, backlog_due_at < snapshot_at)
+        stock.snapshot_date as snapshot_date,
+        stock.sector as sector,
+        stock.sector_name_ru as sector_name_ru,
+        stock.subcategory as subcategory,
+        stock.subcategory_name_ru as subcategory_name_ru,
+        stock.sla_class as sla_class,
+        stock.municipality_code as municipality_code,
+        stock.municipality_name_ru as municipality_name_ru,
+        stock.ministry_code as ministry_code,
+        stock.ministry_name_ru as ministry_name_ru,
+        stock.executor as executor,
+        stock.source as source,
+        toUInt64(stock.open_backlog) as open_backlog,
+        toUInt64(stock.overdue_backlog) as overdue_backlog,
+        -- the day's snapshot moment: its end, or as_of for the day in progress
+        toFloat64(toUnixTimestamp64Milli(least(toDateTime64(stock.snapshot_date + 1, 3, {{ region_tz() }}),
+            (select evaluated_at from as_of)))) / 1000 as snapshot_s,
+        round((stock.overdue_backlog * snapshot_s - stock.due_sum_s) / 3600.0, 6) as overdue_age_hours_sum,
+        if(stock.overdue_backlog = 0, 0, round((snapshot_s - oldest.oldest_due_s) / 3600.0, 6))
             as overdue_age_hours_max
-    from open_at_snapshot
-    group by snapshot_date, sector, subcategory, sla_class, municipality_code, ministry_code, executor, source
+    from stock
+    left join oldest
+        on stock.snapshot_date = oldest.snapshot_date
+        and stock.sector = oldest.sector
+        and stock.subcategory = oldest.subcategory
+        and stock.sla_class = oldest.sla_class
+        and stock.municipality_code = oldest.municipality_code
+        and stock.ministry_code = oldest.ministry_code
+        and stock.executor = oldest.executor
+        and stock.source = oldest.source
 
 )
 
-select * from final
+select * except (snapshot_s) from final
