@@ -52,6 +52,7 @@ from pathlib import Path
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from cur import alerts
 from dags.assets import CANONICAL_APPEALS, KPI_MARTS, PROBLEMS, PUBLISHED
@@ -90,6 +91,10 @@ def _run(command: list[str], what: str, *, gate: bool = False) -> list[str]:
     if process.returncode != 0:
         raise RuntimeError(f"{what} failed with exit code {process.returncode}")
     return lines
+
+
+class _GatedFinal(alerts.Gated, AirflowFailException):
+    """A critical data-quality failure: gated (alerts.on_task_failure says so) and not retried."""
 
 
 def _day_extra(start: datetime, end: datetime) -> dict[str, str]:
@@ -187,7 +192,12 @@ def appeals_daily() -> None:
         assert start is not None and end is not None
         command = [sys.executable, "-m", "expectations.run_checkpoint", "--layers", layers]
         command += ["--start", _iso_utc(start), "--end", _iso_utc(end), "--run-id", run_id or ""]
-        _run(command, f"the data-quality gate ({layers})", gate=True)
+        try:
+            _run(command, f"the data-quality gate ({layers})", gate=True)
+        except alerts.Gated as gated:
+            # The same data gives the same verdict: fail at once (a "gated" notice), no retries. A
+            # gate that could not run (exit 2) is still retried.
+            raise _GatedFinal(str(gated)) from gated
 
     @task(execution_timeout=timedelta(minutes=15))
     def quality_gate(
