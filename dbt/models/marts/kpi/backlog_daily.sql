@@ -16,6 +16,9 @@
 -- What was still waiting for the authority at the end of each regional day (or at as_of, for the day
 -- in progress), per the dimensions of kpi_daily: the open backlog, and the part of it past its
 -- deadline with its age. A stock, not a flow: a week's backlog is its Sunday's row, never a sum of days.
+-- Kept for every day of the last var backlog_daily_days (62) days, and before them for every Sunday and
+-- every month's last day (the week and month ends that trends and reports read): a row per group and
+-- day for years of history would be most of the table's size and build time for figures nobody reads.
 --
 -- An appeal is open at the end of day D when it was created by then and not closed by then
 -- (fct_appeals.closed_at); overdue when, besides, its backlog_due_at has passed. With day numbers:
@@ -111,7 +114,8 @@ stock as (
 
     select
         * except (day, next_day),
-        toDate(arrayJoin(range(day, least(next_day, toUInt32((select last_day from as_of) + 1))))) as snapshot_date
+        toDate(arrayJoin(arrayFilter(d -> {{ kept_snapshot('d') }},
+            range(day, least(next_day, toUInt32((select last_day from as_of) + 1)))))) as snapshot_date
     from running
     where open_backlog > 0
 
@@ -124,7 +128,8 @@ oldest as (
     -- close: one span per appeal, the spans of a group never overlap, so they add up to its days.
     select
         sector, subcategory, sla_class, municipality_code, ministry_code, executor, source,
-        toDate(arrayJoin(range(greatest(overdue_from, coalesce(earlier_until, 0)), open_until))) as snapshot_date,
+        toDate(arrayJoin(arrayFilter(d -> {{ kept_snapshot('d') }},
+            range(greatest(overdue_from, coalesce(earlier_until, 0)), open_until)))) as snapshot_date,
         due_s as oldest_due_s
     from (
         select

@@ -1,7 +1,7 @@
 {{ config(materialized='table', engine='MergeTree()', order_by=['week_start', 'municipality_code', 'sector']) }}
 
 -- The tension index of each municipality × sector and ISO week: the "tension points" of the heat map.
--- Rebuilt whole on every run from kpi_weekly (weeks × municipalities × sectors: a few thousand rows).
+-- Rebuilt whole on every run from kpi_daily (weeks × municipalities × sectors: a few thousand rows).
 --
 --   growth        = (appeals − baseline) / (baseline + 5), baseline = the pair's mean weekly appeals over
 --                   the previous 8 weeks (weeks without appeals count as 0); the +5 keeps a pair going
@@ -19,8 +19,8 @@ with
 weeks as (
 
     select distinct week_start from {{ ref('int_calendar__days') }}
-    where week_start between (select min(period_start) from {{ ref('kpi_weekly') }})
-        and (select max(period_start) from {{ ref('kpi_weekly') }})
+    where week_start between (select toMonday(min(report_date)) from {{ ref('kpi_daily') }})
+        and (select toMonday(max(report_date)) from {{ ref('kpi_daily') }})
 
 ),
 
@@ -35,8 +35,10 @@ pairs as (
 
 counts as (
 
+    -- summed from kpi_daily by week (kpi_weekly's definition of a week), without merging its
+    -- percentile states, which the index does not use
     select
-        period_start as week_start,
+        toMonday(report_date) as week_start,
         municipality_code,
         sector,
         sum(appeals_received) as appeals,
@@ -44,7 +46,7 @@ counts as (
         sum(first_answer_due + resolution_due) as due,
         sum(repeat_appeals) as repeats,
         sum(emergency_appeals) as emergency
-    from {{ ref('kpi_weekly') }}
+    from {{ ref('kpi_daily') }}
     group by week_start, municipality_code, sector
 
 ),
