@@ -1,5 +1,7 @@
-"""Data quality of the canonical appeals: a Great Expectations file context and its checkpoint.
+"""The data-quality gate: a Great Expectations file context with one suite per layer and feed.
 
-`python -m expectations.build_context` (re)writes the committed context in `expectations/gx/`;
-`python -m expectations.run_checkpoint --start ISO --end ISO` validates one data interval.
+`python -m expectations.build_context` (re)writes the committed context in `expectations/gx/` from
+`expectations/suite.py` and `expectations/rules.toml`; `python -m expectations.run_checkpoint --start ISO
+--end ISO [--layers source|marts]` validates one data interval, stores every result in `cur.dq_results`
+and updates the Data Docs.
 """
