@@ -258,6 +258,25 @@ def test_dag_reconciles_every_feed_of_the_day(dag_run: Settings, clickhouse: Cli
     }
 
 
+def test_the_scheduler_ran_the_day_and_its_steps_published_their_assets(dag_run: Settings) -> None:
+    """A backfill run (not `dags test`) that succeeded, and one asset event per step with the day in `extra`,
+    in the order canonical appeals -> problems -> KPI marts -> published."""
+    from dags.assets import ALL
+    from infra.airflow_runs import DAG_ID, AirflowApi, logical_date_for_day
+
+    api = AirflowApi(dag_run)
+    at = logical_date_for_day(k.DAY, dag_run).isoformat()
+    [run] = api.call("GET", f"/dags/{DAG_ID}/dagRuns", params={"logical_date_gte": at, "logical_date_lte": at})[
+        "dag_runs"
+    ]
+    assert (run["run_type"], run["state"]) == ("backfill", "success")
+    events = api.call("GET", "/assets/events", params={"source_run_id": run["dag_run_id"], "limit": 100})
+    published = sorted(events["asset_events"], key=lambda e: e["timestamp"])
+    first = list(dict.fromkeys(e["uri"] for e in published))  # a later run of the day may add more
+    assert first == [a.uri for a in ALL]
+    assert all(e["extra"]["day"] == k.DAY.isoformat() for e in published)
+
+
 def test_kpi_trace_of_a_mart_row_returns_exactly_the_appeals_it_counts(dag_run: Settings, clickhouse: Client) -> None:
     """python -m cur.trace, with the formulas from dbt's manifest: for every kpi_daily row of the day and every
     traced measure the listed appeals add up to the figure; the missed first answers are, by hand, POS_2
