@@ -10,6 +10,7 @@ the region-local month), all filled in from settings.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import logging
 from pathlib import Path
@@ -21,6 +22,8 @@ from cur import sla
 from cur.clickhouse import native_client
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+ADDRESSES_PATH = Path(__file__).resolve().parent / "reference" / "addresses.csv"
+_POINT_COLUMNS = ("lat_first", "lon_first", "lat_last", "lon_last")
 log = logging.getLogger("cur.migrate")
 
 
@@ -62,6 +65,7 @@ def migrate(settings: settings_module.Settings) -> list[str]:
         log.info("applied %s", path.name)
         done.append(path.name)
     _load_calendar(client, db)
+    _load_addresses(client, db)
     client.disconnect()
     return done
 
@@ -71,6 +75,20 @@ def _load_calendar(client: Client, db: str) -> None:
     rows = sla.calendar_days()
     client.execute(f"TRUNCATE TABLE IF EXISTS {db}.production_calendar")
     client.execute(f"INSERT INTO {db}.production_calendar (day, is_working_day, kind, reason) VALUES", rows)
+
+
+def _load_addresses(client: Client, db: str) -> None:
+    """Replace {db}.address_registry with cur/reference/addresses.csv (the stand-in for the region's ГАР)."""
+    with ADDRESSES_PATH.open(encoding="utf-8", newline="") as file:
+        rows = [
+            (r["municipality_code"], r["street"], int(r["houses"]), *(float(r[c]) for c in _POINT_COLUMNS))
+            for r in csv.DictReader(file)
+        ]
+    client.execute(f"TRUNCATE TABLE IF EXISTS {db}.address_registry")
+    client.execute(
+        f"INSERT INTO {db}.address_registry (municipality_code, street, houses, {', '.join(_POINT_COLUMNS)}) VALUES",
+        rows,
+    )
 
 
 def main() -> None:
