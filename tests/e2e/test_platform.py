@@ -341,6 +341,56 @@ def test_quality_checkpoint_passes_on_good_data_and_fails_on_a_planted_bad_row(
     assert run_checkpoint(dag_run, start, end).success
 
 
+def test_a_warning_does_not_block_and_a_critical_failure_leaves_the_marts_unchanged(
+    dag_run: Settings, clickhouse: Client
+) -> None:
+    """Under the scheduler: the day's run recorded a warning (the production calendar ends in 2027) and was
+    published; with a critical defect planted (a rating of 9 stars), the next run of the day stops at
+    quality_gate (at once: a gated task is not retried), dbt_build never runs, and every table of the
+    marts keeps its rows."""
+    from infra.airflow_runs import run_days
+
+    db, marts = dag_run.clickhouse_database, dag_run.analytics_database
+    start = datetime.fromisoformat(k.INTERVAL_START)
+    outcomes = clickhouse.execute(
+        f"SELECT run_id, countIf(NOT success AND severity = 'warning'), countIf(NOT success AND severity = 'critical')"
+        f" FROM {db}.dq_results FINAL WHERE interval_start = %(start)s AND layer != 'marts' GROUP BY run_id",
+        {"start": start},
+    )
+    assert any(warnings > 0 and critical == 0 for _, warnings, critical in outcomes), outcomes
+    tables = [
+        name
+        for (name,) in clickhouse.execute(
+            "SELECT name FROM system.tables WHERE database = %(db)s AND engine LIKE '%%MergeTree'", {"db": marts}
+        )
+    ]
+
+    def snapshot() -> dict[str, tuple]:
+        rows = "SELECT count(), sum(cityHash64(toString(tuple(*))))"  # every column, NULLs included
+        return {t: clickhouse.execute(f"{rows} FROM {marts}.{t}")[0] for t in tables}
+
+    before = snapshot()
+    # A newer copy of one status event of the day (same key, later ingested_at): FINAL reads the bad rating.
+    clickhouse.execute(
+        f"INSERT INTO {db}.appeal_status_events SELECT * REPLACE (toNullable(toUInt8(9)) AS rating,"
+        f" now64(3) AS ingested_at) FROM (SELECT * FROM {db}.appeal_status_events FINAL"
+        f" WHERE event_at >= %(start)s AND event_at < %(end)s LIMIT 1)",
+        {"start": start, "end": datetime.fromisoformat(k.INTERVAL_END)},
+    )
+    try:
+        [state] = [s for s in run_days([k.DAY]) if s.day == k.DAY]
+    finally:
+        clickhouse.execute(f"DELETE FROM {db}.appeal_status_events WHERE rating = 9")
+    assert (state.state, state.task) == ("failed", "quality_gate")
+    assert snapshot() == before
+    critical = clickhouse.execute(
+        f"SELECT suite, column_name FROM {db}.dq_results FINAL"
+        f" WHERE run_id = %(run)s AND severity = 'critical' AND NOT success",
+        {"run": state.run_id},
+    )
+    assert critical == [("raw_status_events", "rating")]
+
+
 def test_superset_dashboard_and_chart_data(dag_run: Settings) -> None:
     from tests.e2e.superset_helpers import check_dashboard
 
