@@ -1,14 +1,16 @@
-{#- A table rebuilt whole from fct_appeals on every run, not an incremental model: the backlog at the
-    end of a day counts appeals created on any earlier day, so rebuilding only the run's days would
-    depend on which older days had been built, and in what order. Its cost follows the number of
-    appeals and of days with a backlog, not the days each appeal stayed open: the stock is the running
-    sum of what opened and closed (two events per appeal), and the oldest overdue appeal of a day comes
-    from a chain over the appeals in deadline order (below), never from one row per appeal and day. -#}
+{#- insert_overwrite by snapshot_date, one partition per kept day. A run rebuilds the snapshots from the
+    first day of its window (its days and look-back) to as_of's day. The stock at those days needs only
+    the appeals still open on the window's first day or created since: their opening is counted from
+    that day, which gives the same running sums, so the cost follows the open backlog and the window, not
+    the history. The snapshots count appeals of any earlier day, so they read fct_appeals as earlier runs
+    (or the first full refresh) left it: a run over a day must not precede the build of the days before
+    it, which a catch-up or backfill in day order, or the initial full refresh, guarantees. -#}
 {{
     config(
-        materialized='table',
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
         engine='MergeTree()',
-        partition_by='toYYYYMM(snapshot_date)',
+        partition_by='snapshot_date',
         order_by=['snapshot_date', 'ministry_code', 'municipality_code', 'sector', 'subcategory', 'source', 'executor'],
     )
 }}
@@ -33,7 +35,10 @@ with
 
 as_of as (
 
-    select max(evaluated_at) as evaluated_at, toDate(evaluated_at, {{ region_tz() }}) as last_day
+    select
+        max(evaluated_at) as evaluated_at,
+        toDate(evaluated_at, {{ region_tz() }}) as last_day,
+        toUInt32({{ window_first_day() }}) as first_day
     from {{ ref('fct_appeals') }}
 
 ),
@@ -41,9 +46,9 @@ as_of as (
 appeals as (
 
     select
-        sector, sector_name_ru, subcategory, subcategory_name_ru, sla_class, municipality_code,
-        municipality_name_ru, ministry_code, ministry_name_ru, executor, source,
-        toUInt32(created_date) as open_from,
+        sector, subcategory, sla_class, municipality_code, ministry_code, executor, source,
+        -- an appeal opened before the window counts as opening on its first day
+        toUInt32(greatest(created_date, toDate((select first_day from as_of)))) as open_from,
         toUInt32(if(closed_at is null, (select last_day from as_of) + 1,
             toDate(closed_at - toIntervalMillisecond(1), {{ region_tz() }}))) as open_until,
         backlog_due_at,
@@ -51,10 +56,12 @@ appeals as (
             toUInt32(greatest(
                 if(backlog_due_at >= (select evaluated_at from as_of), (select last_day from as_of) + 1,
                     toDate(backlog_due_at, {{ region_tz() }})),
-                created_date))) as overdue_from,
+                created_date, toDate((select first_day from as_of))))) as overdue_from,
         toFloat64(toUnixTimestamp64Milli(assumeNotNull(backlog_due_at))) / 1000 as due_s
     from {{ ref('fct_appeals') }}
     where current_status != 'rejected'
+      and (closed_at is null or toDate(closed_at - toIntervalMillisecond(1), {{ region_tz() }})
+          > toDate((select first_day from as_of)))
 
 ),
 
@@ -73,8 +80,7 @@ overdue_spans as (
 deltas as (
 
     select
-        sector, sector_name_ru, subcategory, subcategory_name_ru, sla_class, municipality_code,
-        municipality_name_ru, ministry_code, ministry_name_ru, executor, source,
+        sector, subcategory, sla_class, municipality_code, ministry_code, executor, source,
         day, sum(d_open) as d_open, sum(d_overdue) as d_overdue, sum(d_due_s) as d_due_s
     from (
         select *, open_from as day, 1 as d_open, 0 as d_overdue, 0.0 as d_due_s from open_spans
@@ -85,8 +91,7 @@ deltas as (
         union all
         select *, open_until as day, 0 as d_open, -1 as d_overdue, -due_s as d_due_s from overdue_spans
     )
-    group by sector, sector_name_ru, subcategory, subcategory_name_ru, sla_class, municipality_code,
-        municipality_name_ru, ministry_code, ministry_name_ru, executor, source, day
+    group by sector, subcategory, sla_class, municipality_code, ministry_code, executor, source, day
 
 ),
 
@@ -149,14 +154,14 @@ final as (
     select
         stock.snapshot_date as snapshot_date,
         stock.sector as sector,
-        stock.sector_name_ru as sector_name_ru,
+        coalesce(names.sector_name_ru, '') as sector_name_ru,
         stock.subcategory as subcategory,
-        stock.subcategory_name_ru as subcategory_name_ru,
+        coalesce(names.subcategory_name_ru, '') as subcategory_name_ru,
         stock.sla_class as sla_class,
         stock.municipality_code as municipality_code,
-        stock.municipality_name_ru as municipality_name_ru,
+        coalesce(municipalities.municipality_name_ru, '') as municipality_name_ru,
         stock.ministry_code as ministry_code,
-        stock.ministry_name_ru as ministry_name_ru,
+        coalesce(authorities.authority_name_ru, '') as ministry_name_ru,
         stock.executor as executor,
         stock.source as source,
         toUInt64(stock.open_backlog) as open_backlog,
@@ -177,6 +182,10 @@ final as (
         and stock.ministry_code = oldest.ministry_code
         and stock.executor = oldest.executor
         and stock.source = oldest.source
+    -- the names are joined last, from the small reference tables, so the running sums carry codes only
+    left join {{ ref('int_taxonomy__responsibility') }} as names on stock.subcategory = names.subcategory_code
+    left join {{ ref('municipalities') }} as municipalities on stock.municipality_code = municipalities.municipality_code
+    left join {{ ref('authorities') }} as authorities on stock.ministry_code = authorities.authority_code
 
 )
 
