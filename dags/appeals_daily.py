@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -69,7 +70,7 @@ def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _run(command: list[str], what: str, *, gate: bool = False) -> list[str]:
+def _run(command: list[str], what: str, *, gate: bool = False, env: dict[str, str] | None = None) -> list[str]:
     """Run `command` from the repository root, log its output as it comes, return its lines.
 
     Raises when it exits non-zero, so the task fails (and is retried) with the output in its log; a
@@ -78,7 +79,13 @@ def _run(command: list[str], what: str, *, gate: bool = False) -> list[str]:
     log.info("running %s: %s", what, " ".join(command))
     lines: list[str] = []
     with subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        env={**os.environ, **(env or {})},
     ) as process:
         assert process.stdout is not None
         for line in process.stdout:
@@ -170,20 +177,17 @@ def appeals_daily() -> None:
     ) -> None:
         """Build and test the dbt project for the interval."""
         assert data_interval_start is not None and data_interval_end is not None
-        interval = {"interval_start": _iso_utc(data_interval_start), "interval_end": _iso_utc(data_interval_end)}
+        # The interval goes in the environment, not in --vars: a var that changes on every run makes dbt
+        # re-parse the whole project; an environment variable, only the files that read it.
+        interval = {
+            "CUR_DBT_INTERVAL_START": _iso_utc(data_interval_start),
+            "CUR_DBT_INTERVAL_END": _iso_utc(data_interval_end),
+        }
         project = str(REPO_ROOT / "dbt")
         _run(
-            [
-                str(VENV_BIN / "dbt"),
-                "build",
-                "--project-dir",
-                project,
-                "--profiles-dir",
-                project,
-                "--vars",
-                json.dumps(interval),
-            ],
+            [str(VENV_BIN / "dbt"), "build", "--project-dir", project, "--profiles-dir", project],
             "dbt build",
+            env=interval,
         )
         outlet_events[KPI_MARTS].extra = _day_extra(data_interval_start, data_interval_end)
 

@@ -2,8 +2,15 @@
     Airflow passes ISO-8601 strings (`data_interval_start.isoformat()`); unset vars mean "all data":
     the epoch as the start and the current time as the end, so a bare `dbt build` works. -#}
 
+{#- A value of the run: the dbt var when given (`--vars`), else the environment (CUR_DBT_INTERVAL_START,
+    CUR_DBT_INTERVAL_END, CUR_DBT_AS_OF), which is how the DAG passes them: a var that changes on every
+    run makes dbt re-parse the whole project, an environment variable only the files that read it. -#}
+{% macro run_value(name) -%}
+    {{- return(var(name, none) or env_var('CUR_DBT_' ~ name | upper, '') or none) -}}
+{%- endmacro %}
+
 {% macro interval_start() -%}
-    {%- set value = var('interval_start', none) -%}
+    {%- set value = run_value('interval_start') -%}
     {%- if value -%}
         parseDateTime64BestEffort('{{ value }}', 3, 'UTC')
     {%- else -%}
@@ -12,7 +19,7 @@
 {%- endmacro %}
 
 {% macro interval_end() -%}
-    {%- set value = var('interval_end', none) -%}
+    {%- set value = run_value('interval_end') -%}
     {%- if value -%}
         parseDateTime64BestEffort('{{ value }}', 3, 'UTC')
     {%- else -%}
@@ -36,7 +43,7 @@
     the build's own "now". An answer stored later than as_of does not count yet, and a deadline that has
     passed by as_of with no answer is a miss; so one as_of gives the same figures in any run order. -#}
 {% macro as_of() -%}
-    {%- set value = var('as_of', none) -%}
+    {%- set value = run_value('as_of') -%}
     {%- if value -%}
         parseDateTime64BestEffort('{{ value }}', 3, 'UTC')
     {%- else -%}
@@ -48,7 +55,7 @@
     ratings and returns for rework keep arriving in (var lookback_days, CUR_KPI_LOOKBACK_DAYS), so the
     figures converge; without one (a full refresh): every day up to the interval's end. -#}
 {% macro window_first_day() -%}
-    {%- if var('interval_start', none) -%}
+    {%- if run_value('interval_start') -%}
         (toDate({{ interval_start() }}, {{ region_tz() }}) - {{ lookback_days() }})
     {%- else -%}
         toDate('1970-01-01')
