@@ -483,7 +483,15 @@ def test_tiny_denominators_get_no_tension_rank(golden: Client) -> None:
     assert (ranked, rank) == (False, None)
 
 
-MARTS = ("fct_appeals", "kpi_daily", "backlog_daily", "tension_weekly", "heatmap_cells_weekly", "heatmap_weekly")
+MARTS = (
+    "fct_appeals",
+    "sla_breaches",
+    "kpi_daily",
+    "backlog_daily",
+    "tension_weekly",
+    "heatmap_cells_weekly",
+    "heatmap_weekly",
+)
 
 
 def _snapshot(client: Client) -> dict[str, list]:

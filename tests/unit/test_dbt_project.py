@@ -15,7 +15,7 @@ from cur import sla
 from cur.settings import REPO_ROOT
 
 DBT_DIR = REPO_ROOT / "dbt"
-MARTS = ("fct_appeals", "kpi_daily")
+MARTS = ("fct_appeals", "kpi_daily", "sla_breaches", "backlog_daily")
 KPI_DIMENSIONS = ["sector", "subcategory", "sla_class", "municipality_code", "ministry_code", "executor", "source"]
 
 

@@ -1,4 +1,15 @@
-{{ config(materialized='view') }}
+{#- A table, incremental like fct_appeals (the same days and look-back, insert_overwrite by day), sorted
+    for the dashboards' and reports' lists of one ministry or municipality: as a view it read every
+    appeal's row on each load of a list. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite',
+        engine='MergeTree()',
+        partition_by='created_date',
+        order_by=['ministry_code', 'municipality_code', 'created_at', 'appeal_id', 'breach_kind'],
+    )
+}}
 
 -- The appeals whose first answer or resolution deadline was missed, one row per breach, with its age.
 with
@@ -6,7 +17,8 @@ with
 appeals as (
 
     select * from {{ ref('fct_appeals') }}
-    where first_answer_state = 'missed' or resolution_state = 'missed'
+    where (first_answer_state = 'missed' or resolution_state = 'missed')
+      and created_date between {{ window_first_day() }} and {{ window_last_day() }}
 
 ),
 
