@@ -16,14 +16,19 @@ appeals as (
 state as (
 
     select * from {{ ref('stg_cur__appeal_state') }}
+    {% if run_value('interval_start') -%}
+    -- a run's window: read the state of its appeals only (a full refresh reads them all anyway)
     where (source, source_id) in (select source, source_id from appeals)
+    {%- endif %}
 
 ),
 
 problems as (
 
     select * from {{ ref('int_problems__members') }}
+    {% if run_value('interval_start') -%}
     where (source, source_id) in (select source, source_id from appeals)
+    {%- endif %}
 
 ),
 
