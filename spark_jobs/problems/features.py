@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cur.settings import Settings
 
 SQL_PATH = Path(__file__).resolve().parent / "features.sql"
+ADDRESS_SQL_PATH = Path(__file__).resolve().parent / "address.sql"
 
 
 @cache
@@ -34,6 +35,11 @@ def municipality_pattern() -> str:
 def features_sql(database: str) -> str:
     """The SELECT of features.sql for one database; the interval is bound as {start} and {end}."""
     sql = SQL_PATH.read_text(encoding="utf-8")
+    parse = "\n".join(
+        line for line in ADDRESS_SQL_PATH.read_text(encoding="utf-8").splitlines() if not line.startswith("--")
+    ).strip()
+    sql = sql.replace("{address_parse}", parse.replace("{address}", "a.address"))
+    sql = sql.replace("{registry_parse}", parse.replace("{address}", "street"))
     return sql.replace("{db}", database).replace("{municipalities}", municipality_pattern())
 
 

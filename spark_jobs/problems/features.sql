@@ -1,72 +1,87 @@
 -- What the linkage compares, one row per canonical appeal created in [{start}, {end}): computed by
 -- ClickHouse at read time (its H3, n-gram and regular-expression functions are native and fast),
--- so Spark receives plain columns. Placeholders: {db} (canonical database), {municipalities} (a
--- regular-expression alternation of the region's municipality names, lower case, ё as е; built by
--- spark_jobs/problems/features.py from cur/taxonomy). Arrays travel as comma-separated strings:
--- the JDBC driver maps no ClickHouse array to a Spark type.
+-- so Spark receives plain columns. Placeholders: {db} (canonical database), address_parse and
+-- registry_parse in braces (the address parsing of address.sql, filled in by features.py for the
+-- appeals and for the registry), {municipalities} (a regular-expression alternation of the region's municipality names, lower case, ё as е, from
+-- cur/taxonomy). Arrays travel as comma-separated strings: the JDBC driver maps no ClickHouse array
+-- to a Spark type.
+--
+-- The point of an appeal is its reported one (GPS, a camera) or, without one, its parsed street and
+-- house geocoded with the address registry ({db}.address_registry, the stand-in for the region's ГАР):
+-- the house's point interpolated along its street. A street written without its type ("Ленина 5")
+-- is geocoded only when one of the municipality's streets of that name has that house. So a 112 call
+-- (an address) and a camera (a point) share an H3 cell and a distance. `geocoded_point` says the
+-- point came from the address: two such points say no more than the address comparison already does.
 WITH
-    -- The address as people write it → street (its core words, the ordinal first) and house.
-    replaceAll(lowerUTF8(a.address), 'ё', 'е') AS address_lower,
-    -- Apartment, entrance, floor and block say nothing about where the problem is.
-    replaceRegexpAll(address_lower, '[,\s]*(кв\.?|квартира|подъезд|корп\.?|корпус|этаж)\s*\d+\S*', ' ') AS address_building,
-    replaceRegexpOne(address_building, '^\s*(г\.\s*|город\s+)?({municipalities})\s*,\s*', '') AS address_local,
-    multiIf(
-        match(address_local, '(^|[^а-я])(ул\.|улица|ул)([^а-я]|$)'), 'ул',
-        match(address_local, '(^|[^а-я])(пер\.|переулок|пер)([^а-я]|$)'), 'пер',
-        match(address_local, '(^|[^а-я])(пр-т|проспект)([^а-я]|$)'), 'пр-т',
-        match(address_local, '(^|[^а-я])(б-р|бульвар)([^а-я]|$)'), 'б-р',
-        match(address_local, '(^|[^а-я])(проезд|пр-д)([^а-я]|$)'), 'проезд',
-        match(address_local, '(^|[^а-я])(пл\.|площадь)([^а-я]|$)'), 'пл',
-        match(address_local, '(^|[^а-я])(ш\.|шоссе)([^а-я]|$)'), 'ш',
-        match(address_local, '(^|[^а-я])(наб\.|набережная)([^а-я]|$)'), 'наб',
-        ''
-    ) AS kind_word,
-    extract(address_local, '(\d+)-?(?:й|я|е|ой|ый|ая|ий)(?:[^а-я]|$)') AS street_ordinal,
-    replaceRegexpAll(address_local, '\d+-?(й|я|е|ой|ый|ая|ий)([^а-я]|$)', ' ') AS address_no_ordinal,
-    -- The house: the first number after the street (of a range "от д. 34 до д. 39", its first).
-    extract(address_no_ordinal, '(\d+)') AS house_text,
-    splitByRegexp('[^а-яa-z]+', substring(address_no_ordinal, 1, greatest(position(address_no_ordinal, house_text) - 1, 0)
-        + if(house_text = '', length(address_no_ordinal) + 1, 0))) AS street_part_words,
-    arrayFilter(
-        w -> length(w) > 1 AND NOT has(['ул', 'улица', 'пер', 'переулок', 'пр', 'т', 'проспект', 'б', 'р', 'бульвар',
-            'проезд', 'д', 'пл', 'площадь', 'ш', 'шоссе', 'наб', 'набережная', 'дом', 'дома', 'домов', 'около', 'напротив',
-            'районе', 'от', 'до', 'у', 'возле', 'рядом', 'во', 'дворе', 'на', 'перекрестке', 'остановки', 'магазина',
-            'школы', 'г', 'город'], w),
-        street_part_words
-    ) AS street_words,
-    -- Free text written by a person (POS, the inspectorate); machine texts of 112 and Safe City say nothing.
-    if(a.source IN ('pos', 'housing'),
-        trim(replaceRegexpAll(replaceRegexpAll(replaceAll(lowerUTF8(a.text), 'ё', 'е'), '\(ук:[^)]*\)', ' '),
-            '[^а-яa-z0-9]+', ' ')),
-        '') AS text_clean
+    p.reported_lat IS NULL OR p.reported_lon IS NULL AS geocoded,
+    -- The registry's streets the address may name, and of them those that have its house.
+    arrayFilter(c -> p.house BETWEEN 1 AND c.1, g.streets) AS fitting,
+    if(length(fitting) = 1, fitting[1], NULL) AS street_line,
+    if(NOT geocoded, p.reported_lat,
+        street_line.2 + (street_line.4 - street_line.2) * (p.house - 1) / greatest(street_line.1 - 1, 1)) AS point_lat,
+    if(NOT geocoded, p.reported_lon,
+        street_line.3 + (street_line.5 - street_line.3) * (p.house - 1) / greatest(street_line.1 - 1, 1)) AS point_lon
 SELECT
-    toString(a.appeal_id) AS unique_id,
-    toString(a.source) AS source,
-    a.source_id AS source_id,
-    a.sector AS sector,
-    a.subcategory AS subcategory,
-    a.municipality_code AS municipality_code,
-    a.created_at AS created_at,
-    toUnixTimestamp64Milli(a.created_at) / 1000.0 AS created_s,
-    a.lat AS lat,
-    a.lon AS lon,
-    if(a.lat IS NULL OR a.lon IS NULL, NULL, h3ToString(geoToH3(assumeNotNull(a.lat), assumeNotNull(a.lon), 9))) AS h3_cell,
-    if(a.lat IS NULL OR a.lon IS NULL, NULL,
-        arrayStringConcat(arrayMap(c -> h3ToString(c), h3kRing(geoToH3(assumeNotNull(a.lat), assumeNotNull(a.lon), 9), 1)), ','))
+    p.unique_id AS unique_id, p.source AS source, p.source_id AS source_id, p.sector AS sector,
+    p.subcategory AS subcategory, p.municipality_code AS municipality_code, p.created_at AS created_at,
+    p.created_s AS created_s,
+    point_lat AS lat,
+    point_lon AS lon,
+    toUInt8(geocoded AND point_lat IS NOT NULL) AS geocoded_point,  -- 1: the point is its address's
+    if(point_lat IS NULL, NULL, h3ToString(geoToH3(assumeNotNull(point_lat), assumeNotNull(point_lon), 9))) AS h3_cell,
+    if(point_lat IS NULL, NULL,
+        arrayStringConcat(arrayMap(c -> h3ToString(c), h3kRing(geoToH3(assumeNotNull(point_lat), assumeNotNull(point_lon), 9), 1)), ','))
         AS h3_ring,
-    nullIf(kind_word, '') AS street_kind,
-    nullIf(trim(concat(street_ordinal, ' ', arrayStringConcat(arraySort(street_words), ' '))), '') AS street_key,
-    toUInt32OrNull(house_text) AS house,
-    nullIf(arrayStringConcat(arrayDistinct(ngrams(text_clean, 3)), ','), '') AS text_shingles,
-    if(s.events > 0, s.current_status, a.status) AS current_status,  -- the rule of the appeal_state view
-    r.resolved_at AS resolved_at
-FROM {db}.appeals AS a FINAL
-LEFT JOIN {db}.appeal_state AS s ON a.source = s.source AND a.source_id = s.source_id
+    p.street_kind AS street_kind, p.street_key AS street_key, p.house AS house, p.text_shingles AS text_shingles,
+    p.current_status AS current_status, p.resolved_at AS resolved_at
+FROM (
+    WITH
+        {address_parse},
+        -- Free text written by a person (POS, the inspectorate); machine texts of 112 and Safe City say nothing.
+        if(a.source IN ('pos', 'housing'),
+            trim(replaceRegexpAll(replaceRegexpAll(replaceAll(lowerUTF8(a.text), 'ё', 'е'), '\(ук:[^)]*\)', ' '),
+                '[^а-яa-z0-9]+', ' ')),
+            '') AS text_clean
+    SELECT
+        toString(a.appeal_id) AS unique_id,
+        toString(a.source) AS source,
+        a.source_id AS source_id,
+        a.sector AS sector,
+        a.subcategory AS subcategory,
+        a.municipality_code AS municipality_code,
+        a.created_at AS created_at,
+        toUnixTimestamp64Milli(a.created_at) / 1000.0 AS created_s,
+        a.lat AS reported_lat,
+        a.lon AS reported_lon,
+        kind_word AS address_kind,
+        nullIf(kind_word, '') AS street_kind,
+        parsed_street_key AS street_key,
+        toUInt32OrNull(house_text) AS house,
+        nullIf(arrayStringConcat(arrayDistinct(ngrams(text_clean, 3)), ','), '') AS text_shingles,
+        if(s.events > 0, s.current_status, a.status) AS current_status,  -- the rule of the appeal_state view
+        r.resolved_at AS resolved_at
+    FROM {db}.appeals AS a FINAL
+    LEFT JOIN {db}.appeal_state AS s ON a.source = s.source AND a.source_id = s.source_id
+    LEFT JOIN (
+        SELECT source, source_id, min(event_at) AS resolved_at
+        FROM {db}.appeal_status_events FINAL
+        WHERE status = 'resolved' AND event_at >= {start:DateTime64(3, 'UTC')}
+        GROUP BY source, source_id
+    ) AS r ON a.source = r.source AND a.source_id = r.source_id
+    WHERE a.created_at >= {start:DateTime64(3, 'UTC')} AND a.created_at < {end:DateTime64(3, 'UTC')}
+) AS p
 LEFT JOIN (
-    SELECT source, source_id, min(event_at) AS resolved_at
-    FROM {db}.appeal_status_events FINAL
-    WHERE status = 'resolved' AND event_at >= {start:DateTime64(3, 'UTC')}
-    GROUP BY source, source_id
-) AS r ON a.source = r.source AND a.source_id = r.source_id
-WHERE a.created_at >= {start:DateTime64(3, 'UTC')} AND a.created_at < {end:DateTime64(3, 'UTC')}
+    -- The registry's streets by (municipality, street_key, street kind), and by (municipality,
+    -- street_key, '') for an address written without the street's type: all the streets of that name.
+    SELECT municipality_code, street_key, kind_word, groupArray(line) AS streets
+    FROM (
+        WITH {registry_parse}
+        SELECT municipality_code, parsed_street_key AS street_key, kind_word,
+            (toUInt32(houses), lat_first, lon_first, lat_last, lon_last) AS line
+        FROM {db}.address_registry
+    ) AS registry
+    ARRAY JOIN [kind_word, ''] AS kind_word
+    WHERE street_key IS NOT NULL
+    GROUP BY municipality_code, street_key, kind_word
+) AS g ON p.municipality_code = g.municipality_code AND p.street_key = g.street_key AND p.address_kind = g.kind_word
 SETTINGS geotoh3_argument_order = 'lat_lon'

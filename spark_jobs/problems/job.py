@@ -4,7 +4,8 @@ One real-world problem reaches the center many times: cameras film it, people ph
 POS, the inspectorate registers it. This job decides which appeals are reports of one problem:
 
 1. **Features** of the appeals created in [start − look-back, end), read from ClickHouse over JDBC
-   (features.sql: H3 cell and ring, parsed street and house, 3-grams of a person's text).
+   (features.sql: H3 cell and ring, parsed street and house, 3-grams of a person's text; a report
+   without coordinates gets its address's point from the address registry, the stand-in for ГАР).
 2. **Pairs** from Splink's Fellegi–Sunter model (settings.json: blocking on sector and H3 ring, or
    on sector, municipality and street, within 7 days; comparisons of subcategory, distance, address,
    text and time gap), with the parameters EM trained without labels (model.json, see train.py).

@@ -3,7 +3,8 @@
 Fellegi–Sunter parameters from the appeals of a period in ClickHouse, as production would train on its
 own history: the prior from deterministic rules, u-probabilities by random sampling, m-probabilities by
 expectation maximisation in two sessions blocked on different evidence (the place, then the address),
-so that every comparison is estimated in one of them. Training costs minutes on Spark's fixed costs;
+so that every comparison is estimated in one of them. The subcategory's m is fixed in settings.json
+(`fix_m_probability`, from the labelled training seed): EM leaves it as it is. Training costs minutes;
 the daily job only loads model.json and predicts.
 
     python -m spark_jobs.problems.train --start 2026-09-01T00:00:00+03:00 --end 2026-09-16T00:00:00+03:00

@@ -1,8 +1,9 @@
 """The problem linkage on the real ClickHouse and Spark, against the generator's truth.
 
 A generated history (bulk path) is linked in one run and scored by the evaluation command's own code;
-the floors below sit under the figures measured on other seeds (bench/RESULTS.md), so a change that
-makes the linkage clearly worse fails here. Then one day is linked again: its problems keep their ids.
+the floors below sit just under the figures this seed reaches (the evaluation of other seeds is in
+bench/RESULTS.md), so a change that makes the linkage worse fails here. Then one day is linked again:
+its problems keep their ids.
 """
 
 from __future__ import annotations
@@ -37,16 +38,29 @@ def test_every_appeal_is_linked_to_a_problem(evaluated: dict) -> None:
 
 def test_quality_floors(evaluated: dict) -> None:
     pairs, cubed, repeats = evaluated["pairwise"]["all"], evaluated["b_cubed"], evaluated["repeats"]
-    assert pairs["precision"] >= 0.90 and pairs["f1"] >= 0.75, pairs
-    assert cubed["precision"] >= 0.97 and cubed["f1"] >= 0.90, cubed
+    # Just under this seed's figures with the address registry (2026-12-02: P 0.972, F1 0.922; B-cubed
+    # P 0.993, F1 0.976; repeats P 0.476, R 0.870), so that a change that makes the linkage worse fails.
+    assert pairs["precision"] >= 0.96 and pairs["f1"] >= 0.91, pairs
+    assert cubed["precision"] >= 0.985 and cubed["f1"] >= 0.97, cubed
     assert repeats["actual"] > 0, "the history must hold repeats for this floor to mean anything"
-    assert repeats["precision"] >= 0.3 and repeats["recall"] >= 0.5, repeats
+    assert repeats["precision"] >= 0.42 and repeats["recall"] >= 0.8, repeats
 
 
 def test_clickhouse_h3_cells_agree_with_the_h3_package(settings: Settings, clickhouse: Client) -> None:
     rows = clickhouse.execute(f"SELECT lat, lon, h3_cell FROM {DATABASE}.problem_links WHERE h3_cell != '' LIMIT 200")
     assert len(rows) == 200
     assert all(h3.latlng_to_cell(lat, lon, 9) == cell for lat, lon, cell in rows)
+
+
+def test_address_only_reports_get_a_point_from_the_registry(clickhouse: Client, evaluated: dict) -> None:
+    """112 cards and inspectorate addresses carry no coordinates: the address registry gives them one
+    (features.sql), so they block and compare with the cameras' points. Only an address that names
+    none of the registry's streets unambiguously (a street without its type) stays without."""
+    [(total, with_point)] = clickhouse.execute(
+        f"SELECT count(), countIf(lat IS NOT NULL AND h3_cell != '') FROM {DATABASE}.problem_links"
+        " WHERE source IN ('112', 'housing')"
+    )
+    assert total > 500 and with_point >= 0.9 * total, (total, with_point)
 
 
 def test_linking_a_day_again_keeps_its_problem_ids(settings: Settings, clickhouse: Client, evaluated: dict) -> None:
