@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from cur import sla
+from cur.schema import STATUSES
 from cur.settings import REPO_ROOT
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -95,6 +96,8 @@ def test_closed_sets_repeat_the_ones_of_cur(manifest: dict) -> None:
         if t.get("test_metadata", {}).get("name") == "accepted_values"
     }
     assert values[("fct_appeals", "source")] == ["pos", "112", "safe_city", "housing"]
+    assert values[("fct_appeals", "current_status")] == list(STATUSES)
+    assert values[("fct_appeals", "priority")] == [p.value for p in sla.Priority]
     assert set(values[("kpi_daily", "sla_class")]) == set(sla.RULES.sla_classes)
     assert set(values[("subcategories", "sla_class")]) == set(sla.RULES.sla_classes)
 
