@@ -107,14 +107,16 @@ def job_env(settings: Settings, **extra: str) -> dict[str, str]:
     return {**os.environ, "CLICKHOUSE_DATABASE": settings.clickhouse_database, **extra}
 
 
-def run_job(settings: Settings, **extra: str) -> dict[str, int]:
-    """Run the job as the DAG does (a subprocess); return the counts of its last stdout line."""
+def run_job(settings: Settings, arguments: list[str] | None = None, **extra: str) -> dict[str, int]:
+    """Run a job as the DAG does (a subprocess; the dedup job unless `arguments` are given); return the
+    counts of its last stdout line."""
     began = time.monotonic()
+    command = [sys.executable, *arguments] if arguments else job_command()
     result = subprocess.run(
-        job_command(), cwd=REPO_ROOT, env=job_env(settings, **extra), capture_output=True, text=True, timeout=600
+        command, cwd=REPO_ROOT, env=job_env(settings, **extra), capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, f"the job failed:\n{result.stderr[-4000:]}"
-    print(f"dedup job ({extra or 'local mode'}): {time.monotonic() - began:.1f}s")
+    print(f"{command[2]} ({extra or 'local mode'}): {time.monotonic() - began:.1f}s")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -144,19 +146,53 @@ def test_local_mode_gives_the_reference_and_leaves_the_neighbouring_days(
     assert leftovers(client) == []
 
 
-def test_standalone_cluster_gives_the_same_table(own: tuple[Settings, Client], local_run: dict[str, int]) -> None:
-    settings, client = own
-    after_local = target_rows(client, INTERVAL)
-    master = f"spark://127.0.0.1:{settings.spark_master_port}"
+@pytest.fixture(scope="module")
+def cluster(settings: Settings) -> Iterator[str]:
+    """A standalone master and worker (infra/services/spark.sh) for this module's cluster runs; its URL."""
     run_infra("infra/services/spark.sh", "start")
     try:
-        counts = run_job(settings, CUR_SPARK_MASTER=master)
-        apps = requests.get(f"http://127.0.0.1:{settings.spark_master_ui_port}/json/", timeout=10).json()
+        yield f"spark://127.0.0.1:{settings.spark_master_port}"
     finally:
         run_infra("infra/services/spark.sh", "stop")
-    assert "dedup_appeals" in [app["name"] for app in apps["completedapps"]]  # it ran on the cluster
+
+
+def completed_apps(settings: Settings) -> list[str]:
+    apps = requests.get(f"http://127.0.0.1:{settings.spark_master_ui_port}/json/", timeout=10).json()
+    return [app["name"] for app in apps["completedapps"]]
+
+
+def test_standalone_cluster_gives_the_same_table(
+    own: tuple[Settings, Client], local_run: dict[str, int], cluster: str
+) -> None:
+    settings, client = own
+    after_local = target_rows(client, INTERVAL)
+    counts = run_job(settings, CUR_SPARK_MASTER=cluster)
+    assert "dedup_appeals" in completed_apps(settings)  # it ran on the cluster
     assert counts == local_run
     assert target_rows(client, INTERVAL) == after_local
+
+
+def problem_links(client: Client) -> list[tuple]:
+    """The interval's links without what names the run (run id, computation time)."""
+    return client.execute(
+        f"SELECT * EXCEPT (run_id, computed_at) FROM problem_links WHERE {INTERVAL} ORDER BY source, source_id"
+    )
+
+
+def test_problem_linkage_on_the_standalone_cluster_gives_the_local_links(
+    own: tuple[Settings, Client], local_run: dict[str, int], cluster: str
+) -> None:
+    """The Splink job (its JDBC reads, Splink's SQL and clustering on executors, the atomic write) is not
+    tied to local mode: on the cluster it writes the links local mode wrote, row for row."""
+    settings, client = own
+    command = ["-m", "spark_jobs.problems.job", "--start", START.isoformat(), "--end", END.isoformat()]
+    local = run_job(settings, command, CUR_SPARK_MASTER="local[2]")
+    links = problem_links(client)
+    assert local["appeals_linked"] == len(links) > 0 and local["multi_report_problems"] > 0, local
+    on_cluster = run_job(settings, command, CUR_SPARK_MASTER=cluster)
+    assert "link_problems" in completed_apps(settings)
+    assert {**on_cluster, "seconds": 0} == {**local, "seconds": 0}
+    assert problem_links(client) == links
 
 
 class Reader(threading.Thread):
