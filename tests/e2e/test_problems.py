@@ -39,11 +39,11 @@ def test_every_appeal_is_linked_to_a_problem(evaluated: dict) -> None:
 def test_quality_floors(evaluated: dict) -> None:
     pairs, cubed, repeats = evaluated["pairwise"]["all"], evaluated["b_cubed"], evaluated["repeats"]
     # Just under this seed's figures with the address registry (2026-12-02: P 0.972, F1 0.922; B-cubed
-    # P 0.993, F1 0.976; repeats P 0.476, R 0.870), so that a change that makes the linkage worse fails.
+    # P 0.993, F1 0.976; repeats P 0.870, R 0.870 of 23), so that a change that makes the linkage worse fails.
     assert pairs["precision"] >= 0.96 and pairs["f1"] >= 0.91, pairs
     assert cubed["precision"] >= 0.985 and cubed["f1"] >= 0.97, cubed
     assert repeats["actual"] > 0, "the history must hold repeats for this floor to mean anything"
-    assert repeats["precision"] >= 0.42 and repeats["recall"] >= 0.8, repeats
+    assert repeats["precision"] >= 0.8 and repeats["recall"] >= 0.8, repeats
 
 
 def test_clickhouse_h3_cells_agree_with_the_h3_package(settings: Settings, clickhouse: Client) -> None:
