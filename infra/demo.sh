@@ -24,6 +24,7 @@ The platform is up ($((SECONDS - started))s). Open:
   Superset dashboards http://127.0.0.1:$CUR_SUPERSET_PORT/dashboard/list/   login admin, password $superset_password
   Airflow             http://127.0.0.1:$CUR_AIRFLOW_PORT/   login admin, password $airflow_password
   Faust worker        http://127.0.0.1:$CUR_STREAMS_WEB_PORT/
+  Data docs           http://127.0.0.1:$CUR_DOCS_PORT/   (quality checks: /gx/, KPI models and their formulas: /dbt/)
   Weekly reports      $CUR_STATE_DIR/reports/<week start>/<recipient>.pdf|xlsx
   Mail received       $CUR_STATE_DIR/mail/*.eml   (local SMTP sink on $CUR_SMTP_HOST:$CUR_SMTP_PORT; list: $PIPELINE_PY -m cur.mail)
   ClickHouse (HTTP)   http://$CLICKHOUSE_HOST:$CLICKHOUSE_HTTP_PORT/play   writer $CLICKHOUSE_USER, password $CLICKHOUSE_PASSWORD
