@@ -86,7 +86,9 @@ def _progress(api: AirflowApi, runs: list[dict], settings: Settings) -> list[Run
         day = datetime.fromisoformat(run["logical_date"]).astimezone(settings.tz).date()
         tasks = api.call("GET", f"/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}/taskInstances")["task_instances"]
         busy = [t["task_id"] for t in tasks if t["state"] in ("running", "queued", "up_for_retry", "scheduled")]
-        failed = [t["task_id"] for t in tasks if t["state"] in ("failed", "upstream_failed")]
+        # the task that failed, not one that only did not run because of it (the API's order is not the DAG's)
+        failed = [t["task_id"] for t in tasks if t["state"] == "failed"]
+        failed += [t["task_id"] for t in tasks if t["state"] == "upstream_failed"]
         seconds = run.get("duration")
         states.append(RunState(day, run["dag_run_id"], run["state"], seconds, (failed or busy or [""])[0]))
     return states

@@ -25,6 +25,7 @@ from clickhouse_driver.errors import ServerException
 
 from cur.clickhouse import native_client
 from cur.settings import Settings
+from infra.clickhouse.users import BI_VIEWS
 from tests.e2e.superset_helpers import login
 
 pytestmark = pytest.mark.e2e
@@ -86,9 +87,16 @@ def test_bi_user_reads_the_analytics_marts_and_views_meant_for_bi(settings: Sett
     assert bi.execute(f"SELECT sum(n) FROM {probe}") == [(6,)]
     assert bi.execute(f"SELECT rejected >= 0 FROM {probe}_rejected_per_feed") == [(1,)]
     assert bi.execute("SELECT currentUser()") == [(settings.clickhouse_bi_user,)]
-    # What Superset's schema browser lists: the analytics database, nothing else.
-    assert {db for (db,) in bi.execute("SELECT name FROM system.databases")} == {settings.analytics_database}
-    assert {db for (db,) in bi.execute("SELECT DISTINCT database FROM system.tables")} == {settings.analytics_database}
+    # What Superset's schema browser lists: the analytics database, and of the canonical one only the
+    # views meant for BI (the auditors' dashboard), by name.
+    cur = settings.clickhouse_database
+    assert {db for (db,) in bi.execute("SELECT name FROM system.databases")} == {settings.analytics_database, cur}
+    assert {db for (db,) in bi.execute("SELECT DISTINCT database FROM system.tables")} == {
+        settings.analytics_database,
+        cur,
+    }
+    visible = {name for (name,) in bi.execute(f"SELECT name FROM system.tables WHERE database = '{cur}'")}
+    assert visible == set(BI_VIEWS)
 
 
 def test_bi_user_cannot_read_raw_payloads_or_pseudonyms(settings: Settings, bi: Client, probe: str) -> None:
