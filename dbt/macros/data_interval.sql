@@ -9,22 +9,22 @@
     {{- return(var(name, none) or env_var('CUR_DBT_' ~ name | upper, '') or none) -}}
 {%- endmacro %}
 
-{% macro interval_start() -%}
-    {%- set value = run_value('interval_start') -%}
+{#- A run value as a ClickHouse DateTime64(3, 'UTC') expression, or `default` when it is not given. -#}
+{% macro run_moment(name, default) -%}
+    {%- set value = run_value(name) -%}
     {%- if value -%}
         parseDateTime64BestEffort('{{ value }}', 3, 'UTC')
     {%- else -%}
-        toDateTime64(0, 3, 'UTC')
+        {{ default }}
     {%- endif -%}
 {%- endmacro %}
 
+{% macro interval_start() -%}
+    {{- run_moment('interval_start', "toDateTime64(0, 3, 'UTC')") -}}
+{%- endmacro %}
+
 {% macro interval_end() -%}
-    {%- set value = run_value('interval_end') -%}
-    {%- if value -%}
-        parseDateTime64BestEffort('{{ value }}', 3, 'UTC')
-    {%- else -%}
-        now64(3, 'UTC')
-    {%- endif -%}
+    {{- run_moment('interval_end', "now64(3, 'UTC')") -}}
 {%- endmacro %}
 
 {#- The region's time zone, in which a "day" of the KPI is counted (cur/settings.py: CUR_REGION_TZ). -#}
@@ -32,27 +32,15 @@
     '{{ env_var("CUR_REGION_TZ", "Europe/Moscow") }}'
 {%- endmacro %}
 
-{#- The regional days the data interval touches. The mart is rebuilt whole days at a time, so an
-    interval that does not align with local midnight still never leaves a partial day behind. -#}
-{% macro interval_dates_condition(date_column) -%}
-    {{ date_column }} between toDate({{ interval_start() }}, {{ region_tz() }})
-        and toDate({{ interval_end() }} - toIntervalMillisecond(1), {{ region_tz() }})
-{%- endmacro %}
-
 {#- The moment the SLA states are evaluated at: `as_of` when given (tests, reproducible rebuilds), else
     the build's own "now". An answer stored later than as_of does not count yet, and a deadline that has
     passed by as_of with no answer is a miss; so one as_of gives the same figures in any run order. -#}
 {% macro as_of() -%}
-    {%- set value = run_value('as_of') -%}
-    {%- if value -%}
-        parseDateTime64BestEffort('{{ value }}', 3, 'UTC')
-    {%- else -%}
-        now64(3, 'UTC')
-    {%- endif -%}
+    {{- run_moment('as_of', "now64(3, 'UTC')") -}}
 {%- endmacro %}
 
 {#- The regional days a run rebuilds. With a data interval: its days plus the look-back that answers,
-    ratings and returns for rework keep arriving in (var lookback_days, CUR_KPI_LOOKBACK_DAYS), so the
+    ratings and returns for rework keep arriving in (var lookback_days), so the
     figures converge; without one (a full refresh): every day up to the interval's end. -#}
 {% macro window_first_day() -%}
     {%- if run_value('interval_start') -%}
