@@ -1,10 +1,10 @@
 """Generate the local default passwords that are still missing: owner-only files under the state dir.
 
-A development or CI stack needs passwords for the ClickHouse writer and BI users and for Superset's
-admin, but none may live in the repository. Each is generated once, on the first use of a state
+A development or CI stack needs passwords for the ClickHouse writer and BI users, for Superset's
+admin and for the Redis broker, but none may live in the repository. Each is generated once, on the first use of a state
 directory (infra/lib.sh runs this before reading the settings), and kept across restarts; the
 settings read it from its file whenever its variable (CLICKHOUSE_PASSWORD,
-CUR_CLICKHOUSE_BI_PASSWORD, CUR_SUPERSET_ADMIN_PASSWORD) is unset, so production sets the
+CUR_CLICKHOUSE_BI_PASSWORD, CUR_SUPERSET_ADMIN_PASSWORD, CUR_REDIS_PASSWORD) is unset, so production sets the
 variables and never uses these files.
 """
 
@@ -22,6 +22,7 @@ def secret_files(settings: settings_module.Settings) -> list[Path]:
         settings.clickhouse_password_file,
         settings.clickhouse_bi_password_file,
         settings.superset_admin_password_file,
+        settings.redis_password_file,
     ]
 
 

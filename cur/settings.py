@@ -59,7 +59,7 @@ class Settings:
     spark_master: str = "local[*]"
     spark_executor_cores: int = 2
     spark_executor_memory: str = "1g"
-    spark_driver_memory: str = "1g"
+    spark_driver_memory: str = "2g"  # local mode: also the executor; 1g ran out on a 60 k-appeal linkage window
     spark_master_port: int = 17077  # standalone master (infra/services/spark.sh)
     spark_master_ui_port: int = 18081
     spark_worker_port: int = 17078
@@ -74,6 +74,11 @@ class Settings:
     clickhouse_password_file: Path = REPO_ROOT / ".state" / "secrets" / "clickhouse-writer.password"
     clickhouse_bi_password_file: Path = REPO_ROOT / ".state" / "secrets" / "clickhouse-bi.password"
     superset_admin_password_file: Path = REPO_ROOT / ".state" / "secrets" / "superset-admin.password"
+    # The broker of Superset's Celery worker and beat (Alerts & Reports): infra/services/redis.sh.
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 16379
+    redis_password: str = ""
+    redis_password_file: Path = REPO_ROOT / ".state" / "secrets" / "redis.password"
     # Outgoing mail (cur/mail.py): reports and data-quality alerts. The defaults are the local sink
     # of infra/services/smtp.sh; production sets a relay, its login and STARTTLS.
     smtp_host: str = "127.0.0.1"
@@ -122,6 +127,7 @@ def load() -> Settings:
     password_file = Path(_env("CUR_CLICKHOUSE_PASSWORD_FILE", str(secrets_dir / "clickhouse-writer.password")))
     bi_password_file = Path(_env("CUR_CLICKHOUSE_BI_PASSWORD_FILE", str(secrets_dir / "clickhouse-bi.password")))
     admin_password_file = Path(_env("CUR_SUPERSET_ADMIN_PASSWORD_FILE", str(secrets_dir / "superset-admin.password")))
+    redis_password_file = Path(_env("CUR_REDIS_PASSWORD_FILE", str(secrets_dir / "redis.password")))
     return Settings(
         state_dir=state_dir,
         clickhouse_host=_env("CLICKHOUSE_HOST", "127.0.0.1"),
@@ -135,6 +141,10 @@ def load() -> Settings:
         clickhouse_password_file=password_file,
         clickhouse_bi_password_file=bi_password_file,
         superset_admin_password_file=admin_password_file,
+        redis_host=_env("CUR_REDIS_HOST", "127.0.0.1"),
+        redis_port=int(_env("CUR_REDIS_PORT", "16379")),
+        redis_password=_secret("CUR_REDIS_PASSWORD", redis_password_file),
+        redis_password_file=redis_password_file,
         clickhouse_database=_env("CLICKHOUSE_DATABASE", "cur"),
         analytics_database=_env("CUR_ANALYTICS_DATABASE", "analytics"),
         kafka_bootstrap=_env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
@@ -151,7 +161,7 @@ def load() -> Settings:
         spark_master=_env("CUR_SPARK_MASTER", "local[*]"),
         spark_executor_cores=int(_env("CUR_SPARK_EXECUTOR_CORES", "2")),
         spark_executor_memory=_env("CUR_SPARK_EXECUTOR_MEMORY", "1g"),
-        spark_driver_memory=_env("CUR_SPARK_DRIVER_MEMORY", "1g"),
+        spark_driver_memory=_env("CUR_SPARK_DRIVER_MEMORY", "2g"),
         spark_master_port=int(_env("CUR_SPARK_MASTER_PORT", "17077")),
         spark_master_ui_port=int(_env("CUR_SPARK_MASTER_UI_PORT", "18081")),
         spark_worker_port=int(_env("CUR_SPARK_WORKER_PORT", "17078")),
@@ -188,6 +198,9 @@ def shell_exports(settings: Settings) -> str:
         "CUR_CLICKHOUSE_PASSWORD_FILE": settings.clickhouse_password_file,
         "CUR_CLICKHOUSE_BI_PASSWORD_FILE": settings.clickhouse_bi_password_file,
         "CUR_SUPERSET_ADMIN_PASSWORD_FILE": settings.superset_admin_password_file,
+        "CUR_REDIS_HOST": settings.redis_host,
+        "CUR_REDIS_PORT": settings.redis_port,
+        "CUR_REDIS_PASSWORD_FILE": settings.redis_password_file,
         "CLICKHOUSE_DATABASE": settings.clickhouse_database,
         "CUR_ANALYTICS_DATABASE": settings.analytics_database,
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,

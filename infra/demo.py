@@ -129,6 +129,51 @@ def load_linked_history(
     print(f"  {counts['problems']} problems, {counts['repeat_appeals']} repeat appeals, in {counts['seconds']:.0f}s")
 
 
+DEMO_SCHEDULE = "Губернатор: каждый понедельник (демо)"
+
+
+def subscribe_analyst(settings: settings_module.Settings) -> None:
+    """One example of Superset's Alerts & Reports: the analyst `cur_analyst` gets the governor's dashboard
+    by mail every Monday at 09:00 region time (run by the Celery worker and beat of
+    infra/services/superset_worker.sh, mailed through CUR_SMTP_*). Made once, through the REST API."""
+    import requests
+
+    url = f"http://127.0.0.1:{settings.superset_port}"
+    user = "cur_analyst"  # superset/roles.py: its password is generated on first use
+    password = (settings.state_dir / "secrets" / "superset-users" / f"{user}.password").read_text().strip()
+    session = requests.Session()
+    login = session.post(
+        f"{url}/api/v1/security/login",
+        json={"username": user, "password": password, "provider": "db", "refresh": False},
+        timeout=60,
+    )
+    login.raise_for_status()
+    session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    session.headers["X-CSRFToken"] = session.get(f"{url}/api/v1/security/csrf_token/", timeout=60).json()["result"]
+    session.headers["Referer"] = url
+    mine = session.get(f"{url}/api/v1/report/", timeout=60).json()["result"]
+    if not any(r["name"] == DEMO_SCHEDULE for r in mine):
+        dashboard = session.get(f"{url}/api/v1/dashboard/governor", timeout=60).json()["result"]["id"]
+        body = {
+            "type": "Report",
+            "name": DEMO_SCHEDULE,
+            "crontab": "0 9 * * 1",
+            "timezone": settings.region_tz,
+            "dashboard": dashboard,
+            "creation_method": "alerts_reports",
+            "report_format": "PNG",
+            "active": True,
+            "recipients": [{"type": "Email", "recipient_config_json": {"target": "analyst@cur.localhost"}}],
+            "working_timeout": 600,
+        }
+        session.post(f"{url}/api/v1/report/", json=body, timeout=60).raise_for_status()
+    print(
+        f"Superset Alerts & Reports: «{DEMO_SCHEDULE}» of {user} mails the governor's dashboard to"
+        f" analyst@cur.localhost; it arrives in {settings.mail_sink_dir}/ (python -m cur.mail);"
+        f" schedules: {url}/report/list/ (an analyst may add their own there)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=3, help="region-local days to generate, ending yesterday")
@@ -164,6 +209,7 @@ def main() -> None:
     print(f"  {len(runs)} runs done in {time.monotonic() - started:.0f}s (Airflow UI: Dags → appeals_daily → Runs)")
     publish_dbt_docs(settings)
     summary(settings)
+    subscribe_analyst(settings)
 
 
 if __name__ == "__main__":

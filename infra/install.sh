@@ -15,6 +15,10 @@ command -v curl >/dev/null || missing+=(curl)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 # The dashboards' browser checks and screenshots: Playwright drives this chromium, never its own.
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+# Superset's Alerts & Reports: its Celery worker screenshots dashboards with Selenium through Debian's
+# chromedriver (Playwright's own browser download is unavailable), brokered by a local Redis.
+[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+[[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
 # Weekly reports (reports/): WeasyPrint's Pango, fonts with Cyrillic, pdftoppm/pdftotext for the tests.
 compgen -G "/usr/lib/*/libpangoft2-1.0.so.0" >/dev/null || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 [[ -n "$(fc-list 'DejaVu Sans' 2>/dev/null)" ]] || missing+=(fonts-dejavu-core fontconfig)

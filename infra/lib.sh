@@ -123,4 +123,4 @@ cur_status() {
 }
 
 # Start order; `down` stops in reverse.
-CUR_SERVICES=(postgres smtp clickhouse kafka streams airflow superset docs)
+CUR_SERVICES=(postgres smtp redis clickhouse kafka streams airflow superset superset_worker docs)

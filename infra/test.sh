@@ -6,7 +6,7 @@
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
-# CUR_TEST_PORTS=N (2, the default, 3, 4 or 5) picks the port range Nxxxx, so that two checkouts (or two
+# CUR_TEST_PORTS=N (2, the default, or 1 when no demo runs, 3, 4 or 5) picks the port range Nxxxx, so that two checkouts (or two
 # developers on one machine) can each run the suite on a stack of their own at the same time.
 source "$REPO_ROOT/infra/ports.sh" "${CUR_TEST_PORTS:-2}" || exit 2
 export CUR_E2E_REQUIRED=1
@@ -25,7 +25,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # The Faust worker is started by the end-to-end test itself, which needs to control it.
-for service in postgres smtp clickhouse kafka airflow superset; do
+for service in postgres smtp redis clickhouse kafka airflow superset superset_worker; do
   cur_is_running "$service" || started+=("$service")
   bash "$REPO_ROOT/infra/up.sh" "$service"
 done

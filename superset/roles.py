@@ -4,6 +4,8 @@ Roles (each user also holds Superset's built-in Gamma, the viewer's menus and no
 - «Аппарат губернатора» and «Аналитик» see every dataset; analysts also have SQL Lab on the whole
   ClickHouse connection (Superset's `sql_lab` role), which reaches only what the BI user of
   ClickHouse may read: the analytics marts and the views meant for BI (infra/clickhouse/users.py).
+  Analysts may also subscribe to a dashboard by mail (Alerts & Reports: REPORT_PERMISSIONS); a
+  schedule renders as its owner, so it shows what its analyst sees.
 - «Аудитор» sees the data-quality datasets and every KPI dataset, and has SQL Lab on exactly those
   tables (datasource access, no database access).
 - One role per authority of cur/taxonomy/authorities.csv («Ведомство <code>»): the KPI datasets,
@@ -50,6 +52,13 @@ MINISTRY_PREFIX = "Ведомство "
 VIEWER = "Gamma"  # Superset's built-in: menus, dashboards and charts it may see, no data of its own
 SQL_LAB = "sql_lab"  # Superset's built-in: the SQL Lab permissions
 RLS_PREFIX = "ЦУР: "  # the filters this script owns (and replaces), by name
+# Alerts & Reports for analysts (Superset gives them to Alpha and Admin only): the menu, the list
+# and log pages, and the API /api/v1/report/ to create, change and delete their own schedules.
+REPORT_PERMISSIONS = (
+    ("can_read", "ReportSchedule"),
+    ("can_write", "ReportSchedule"),
+    ("menu_access", "Alerts & Report"),
+)
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,7 @@ def ensure_roles(sm: Any, session: Any) -> None:
         permissions = [sm.add_permission_view_menu("datasource_access", tables[n].perm) for n in names]
         if role_name == ANALYST:
             permissions.append(sm.add_permission_view_menu("database_access", database.perm))
+            permissions += [sm.add_permission_view_menu(p, v) for p, v in REPORT_PERMISSIONS]
         role.permissions = permissions
     session.commit()
 

@@ -3,21 +3,26 @@
 Everything environment-specific comes from `cur/settings.py`, like every other component: the
 metadata database is the `superset` database of the project's PostgreSQL (trust auth, loopback),
 and state (secret key, cache) lives under `$CUR_STATE_DIR/superset`. The machine may have no
-internet, so nothing may fetch at run time: no examples, no thumbnails or reports (they need a
-browser and a worker), and a Content Security Policy that only allows this server, which also keeps
-browsers from loading the telemetry pixel, map tiles and web fonts the bundled front end would
-otherwise request.
+internet, so nothing may fetch at run time: no examples, no thumbnails, and a Content Security Policy
+that only allows this server, which also keeps browsers from loading the telemetry pixel, map tiles
+and web fonts the bundled front end would otherwise request. Alerts & Reports (a dashboard by mail)
+run in the Celery worker and beat of infra/services/superset_worker.sh, brokered by the local Redis,
+screenshotting with Debian's chromium through its chromedriver (no browser download).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import quote
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
+
+from celery.schedules import crontab  # noqa: E402
+from superset.tasks.types import ExecutorType  # noqa: E402
 
 from cur import settings as cur_settings  # noqa: E402
 
@@ -35,10 +40,10 @@ except FileNotFoundError as error:
 SQLALCHEMY_DATABASE_URI = f"postgresql+psycopg2://postgres@127.0.0.1:{_settings.postgres_port}/superset"
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
-# Nothing from the internet and no headless browser: no screenshots, no alerts & reports (the
-# example data sets are never loaded: `superset load-examples` is not part of start-up).
+# Nothing from the internet: no thumbnails and no screenshot endpoints (the example data sets are never
+# loaded: `superset load-examples` is not part of start-up). Alerts & Reports are on (below).
 FEATURE_FLAGS: dict[str, bool] = {
-    "ALERT_REPORTS": False,
+    "ALERT_REPORTS": True,
     "THUMBNAILS": False,
     "ENABLE_DASHBOARD_SCREENSHOT_ENDPOINTS": False,
     "ENABLE_DASHBOARD_DOWNLOAD_WEBDRIVER_SCREENSHOT": False,
@@ -66,6 +71,68 @@ DATA_CACHE_CONFIG: dict[str, Any] = {
     "CACHE_DEFAULT_TIMEOUT": 300,
     "CACHE_THRESHOLD": 5000,
 }
+
+# ---- Alerts & Reports: a dashboard by mail --------------------------------------------------------
+# Celery (infra/services/superset_worker.sh): beat ticks `reports.scheduler` every minute, the worker
+# runs the schedules due in that minute. Broker and results in the local Redis (infra/services/redis.sh;
+# its password from the settings, generated on first use), not Superset's default SQLite files.
+_REDIS_URL = f"redis://:{quote(_settings.redis_password, safe='')}@{_settings.redis_host}:{_settings.redis_port}"
+
+
+class CeleryConfig:
+    """Superset's default Celery configuration with the project's broker (no Slack here)."""
+
+    broker_url = f"{_REDIS_URL}/0"
+    result_backend = f"{_REDIS_URL}/1"
+    imports = ("superset.sql_lab", "superset.tasks.scheduler", "superset.tasks.thumbnails", "superset.tasks.cache")
+    worker_prefetch_multiplier = 1
+    task_acks_late = False
+    beat_schedule: ClassVar[dict[str, Any]] = {
+        "reports.scheduler": {
+            "task": "reports.scheduler",
+            "schedule": crontab(minute="*", hour="*"),
+            "options": {"expires": 7 * 24 * 3600},
+        },
+        "reports.prune_log": {"task": "reports.prune_log", "schedule": crontab(minute=0, hour=0)},
+    }
+
+
+CELERY_CONFIG = CeleryConfig
+ALERT_REPORTS_NOTIFICATION_DRY_RUN = False
+# A schedule renders as its owner (the analyst who subscribed, first the creator among the owners):
+# the screenshot shows what that user may see, row-level security included, never more. No fixed
+# service user: Superset 6.1 has no THUMBNAIL_SELENIUM_USER any more, and a fixed `admin` would mail
+# every ministry's rows to whoever subscribes.
+ALERT_REPORTS_EXECUTORS = [ExecutorType.CREATOR_OWNER, ExecutorType.OWNER]
+EMAIL_REPORTS_SUBJECT_PREFIX = "[ЦУР]"  # Superset adds the space
+EMAIL_REPORTS_CTA = "Открыть в Superset"
+
+# Selenium with Debian's chromium-driver (/usr/bin/chromedriver starts Debian's /usr/bin/chromium, its
+# own build, 156 here); headless, without the sandbox, which needs user namespaces a container may not
+# grant. The browser is not named: Superset 6.1 passes WEBDRIVER_CONFIGURATION["binary_location"] on to
+# the driver's constructor as well ("WebDriver.__init__() got an unexpected keyword argument").
+WEBDRIVER_TYPE = "chrome"
+WEBDRIVER_OPTION_ARGS = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=ru-RU"]
+WEBDRIVER_CONFIGURATION: dict[str, Any] = {
+    "options": {"capabilities": {}, "preferences": {}},
+    "service": {"executable_path": "/usr/bin/chromedriver", "log_output": "/dev/null", "service_args": [], "port": 0},
+}
+WEBDRIVER_BASEURL = f"http://127.0.0.1:{_settings.superset_port}/"
+# Upper bounds, not waits: on a busy machine the dashboard's bundle took more than Superset's 10 s to
+# show its grid (the report failed with "Selenium timed out requesting url").
+SCREENSHOT_LOCATE_WAIT = 60
+SCREENSHOT_LOAD_WAIT = 120
+WEBDRIVER_BASEURL_USER_FRIENDLY = WEBDRIVER_BASEURL
+
+# Mail of the reports through the relay of the settings, as cur/mail.py sends (the local SMTP sink in
+# the demo and the tests): no login when CUR_SMTP_USER is empty.
+SMTP_HOST = _settings.smtp_host
+SMTP_PORT = _settings.smtp_port
+SMTP_STARTTLS = _settings.smtp_starttls
+SMTP_SSL = False
+SMTP_USER = _settings.smtp_user
+SMTP_PASSWORD = _settings.smtp_password
+SMTP_MAIL_FROM = _settings.mail_from
 
 # Only this server may serve scripts, styles, fonts, images and API calls to the browser.
 TALISMAN_ENABLED = True

@@ -19,9 +19,19 @@ WRITER_PASSWORD, BI_PASSWORD = "writer-secret-0123456789", "bi-secret-0123456789
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> settings_module.Settings:
-    for name in ("CLICKHOUSE_PASSWORD", "CUR_CLICKHOUSE_BI_PASSWORD", "CUR_SUPERSET_ADMIN_PASSWORD"):
+    for name in (
+        "CLICKHOUSE_PASSWORD",
+        "CUR_CLICKHOUSE_BI_PASSWORD",
+        "CUR_SUPERSET_ADMIN_PASSWORD",
+        "CUR_REDIS_PASSWORD",
+    ):
         monkeypatch.delenv(name, raising=False)
-    for name in ("CUR_CLICKHOUSE_PASSWORD_FILE", "CUR_CLICKHOUSE_BI_PASSWORD_FILE", "CUR_SUPERSET_ADMIN_PASSWORD_FILE"):
+    for name in (
+        "CUR_CLICKHOUSE_PASSWORD_FILE",
+        "CUR_CLICKHOUSE_BI_PASSWORD_FILE",
+        "CUR_SUPERSET_ADMIN_PASSWORD_FILE",
+        "CUR_REDIS_PASSWORD_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in ("CLICKHOUSE_USER", "CUR_CLICKHOUSE_BI_USER", "CLICKHOUSE_DATABASE", "CUR_ANALYTICS_DATABASE"):
         monkeypatch.delenv(name, raising=False)
@@ -39,9 +49,10 @@ def test_secrets_are_generated_once_owner_only_and_read_by_the_settings(settings
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert not local_secrets.ensure(path)  # kept across runs
     assert [path.read_text().strip() for path in files] == passwords
-    assert len(set(passwords)) == 3 and all(len(p) >= 30 for p in passwords)
+    assert len(set(passwords)) == len(files) and all(len(p) >= 30 for p in passwords)
     loaded = settings_module.load()
-    assert [loaded.clickhouse_password, loaded.clickhouse_bi_password, loaded.superset_admin_password] == passwords
+    read = [loaded.clickhouse_password, loaded.clickhouse_bi_password, loaded.superset_admin_password]
+    assert [*read, loaded.redis_password] == passwords
 
 
 def test_the_environment_wins_over_the_files(
