@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from cur.clickhouse import native_client
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 ADDRESSES_PATH = Path(__file__).resolve().parent / "reference" / "addresses.csv"
+BOUNDARIES_PATH = Path(__file__).resolve().parent / "reference" / "municipalities.geojson"
 _POINT_COLUMNS = ("lat_first", "lon_first", "lat_last", "lon_last")
 log = logging.getLogger("cur.migrate")
 
@@ -66,6 +68,7 @@ def migrate(settings: settings_module.Settings) -> list[str]:
         done.append(path.name)
     _load_calendar(client, db)
     _load_addresses(client, db)
+    _load_boundaries(client, db)
     client.disconnect()
     return done
 
@@ -88,6 +91,36 @@ def _load_addresses(client: Client, db: str) -> None:
     client.execute(
         f"INSERT INTO {db}.address_registry (municipality_code, street, houses, {', '.join(_POINT_COLUMNS)}) VALUES",
         rows,
+    )
+
+
+def boundary_rows() -> list[tuple[str, str, str, float, float, float]]:
+    """The rows of {db}.municipality_boundaries: one per feature of cur/reference/municipalities.geojson."""
+    features = json.loads(BOUNDARIES_PATH.read_text(encoding="utf-8"))["features"]
+    rows = []
+    for feature in features:
+        p = feature["properties"]
+        geometry = json.dumps(feature["geometry"], separators=(",", ":"))
+        rows.append(
+            (
+                p["municipality_code"],
+                p["municipality_name_ru"],
+                geometry,
+                p["centre_lat"],
+                p["centre_lon"],
+                p["area_km2"],
+            )
+        )
+    return rows
+
+
+def _load_boundaries(client: Client, db: str) -> None:
+    """Replace {db}.municipality_boundaries with the file (the heat map's choropleth reads it through dbt)."""
+    client.execute(f"TRUNCATE TABLE IF EXISTS {db}.municipality_boundaries")
+    client.execute(
+        f"INSERT INTO {db}.municipality_boundaries"
+        " (municipality_code, municipality_name_ru, boundary, centre_lat, centre_lon, area_km2) VALUES",
+        boundary_rows(),
     )
 
 

@@ -8,23 +8,28 @@ Chromium. The figures a ministry sees are compared with ClickHouse's own counts 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy
 import psycopg2
 import pytest
 import requests
 from clickhouse_driver import Client
+from PIL import Image
 
-from cur import taxonomy
-from cur.migrate import migrate
+from cur import mail, taxonomy
+from cur.migrate import BOUNDARIES_PATH, migrate
 from cur.settings import REPO_ROOT, Settings
+from tests.e2e.conftest import _reachable, wait_for
 from tests.e2e.superset_helpers import DASHBOARD_SLUGS, DASHBOARDS, chart_data, dashboard_charts, login
 
 pytestmark = pytest.mark.e2e
@@ -263,6 +268,31 @@ def test_a_ministry_gets_only_its_sectors_cells_on_the_map(
     assert 0 < cells < all_cells
 
 
+def test_the_municipality_map_draws_each_municipality_in_its_outline(
+    marts: Settings, superset_url: str, clickhouse: Client
+) -> None:
+    """The choropleth: one polygon per municipality, the committed outline, its own appeals; a ministry's own only."""
+    analytics = marts.analytics_database
+    outlines = {
+        f["properties"]["municipality_name_ru"]: f["geometry"]
+        for f in json.loads(BOUNDARIES_PATH.read_text(encoding="utf-8"))["features"]
+    }
+    query = f"SELECT municipality_name_ru, sum(appeals) FROM {analytics}.tension_weekly WHERE {{where}} GROUP BY 1"
+    totals = {}
+    for username, where in (("cur_governor", "1"), (f"cur_{MINISTRY}", f"ministry_code = '{MINISTRY}'")):
+        expected = dict(clickhouse.execute(query.format(where=where)))
+        session = _session(marts, superset_url, username)
+        features = chart_data(
+            session, superset_url, _chart(session, superset_url, "heatmap", "map_municipality_volume")
+        )
+        assert {f["municipality_name_ru"]: f["municipality_appeals"] for f in features} == expected, username
+        for feature in features:
+            assert feature["polygon"] == outlines[feature["municipality_name_ru"]], feature["municipality_name_ru"]
+        totals[username] = sum(expected.values())
+    assert set(expected) == set(outlines)  # tension_weekly has every municipality × sector, zeros included
+    assert 0 < totals[f"cur_{MINISTRY}"] < totals["cur_governor"]
+
+
 def test_a_ministry_has_no_sql_lab_and_the_others_only_their_tables(marts: Settings, superset_url: str) -> None:
     def execute(username: str, sql: str) -> requests.Response:
         session = _session(marts, superset_url, username)
@@ -329,3 +359,71 @@ def test_every_dashboard_renders_in_a_browser_without_a_chart_error(
 def test_a_ministry_user_sees_its_dashboard_in_a_browser(marts: Settings, superset_url: str, tmp_path: Path) -> None:
     [seen] = _screenshots(marts, tmp_path, f"cur_{MINISTRY}", "ministry")
     assert seen["charts_seen"] == seen["charts_expected"] and not seen["errors"] and not seen["empty"], seen
+
+
+# ---- a dashboard by mail (Superset's Alerts & Reports) -----------------------------------------------
+REPORT_SLUG = "ministry"
+
+
+def test_an_analyst_subscribes_to_a_dashboard_and_the_mail_carries_its_screenshot(
+    marts: Settings, superset_url: str
+) -> None:
+    """A schedule made through Superset's API, run by its Celery beat and worker (started by infra/test.sh),
+    screenshotted in headless Chromium as its owner and mailed through the local SMTP sink."""
+    if not _reachable(marts.redis_host, marts.redis_port):
+        message = f"Redis not reachable on {marts.redis_host}:{marts.redis_port} (infra/services/redis.sh)"
+        if os.environ.get("CUR_E2E_REQUIRED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    analyst = _session(marts, superset_url, "cur_analyst")
+    dashboard = analyst.get(f"{superset_url}/api/v1/dashboard/{REPORT_SLUG}", timeout=60).json()["result"]
+    name = f"e2e {time.time_ns()}"
+    recipient = "analyst@cur.localhost"
+    body = {
+        "type": "Report",
+        "name": name,
+        "crontab": "* * * * *",
+        "timezone": "UTC",
+        "dashboard": dashboard["id"],
+        "creation_method": "alerts_reports",
+        "report_format": "PNG",
+        "active": True,
+        "recipients": [{"type": "Email", "recipient_config_json": {"target": recipient}}],
+        "working_timeout": 300,
+        "log_retention": 1,
+    }
+    # A ministry may not subscribe (Superset gives schedules to Alpha; roles.py to analysts only).
+    ministry = _session(marts, superset_url, f"cur_{MINISTRY}")
+    assert ministry.post(f"{superset_url}/api/v1/report/", json=body, timeout=60).status_code in (401, 403)
+    created = analyst.post(f"{superset_url}/api/v1/report/", json=body, timeout=60)
+    assert created.status_code == 201, created.text[:2000]
+    report = f"{superset_url}/api/v1/report/{created.json()['id']}"
+    try:
+        logs: list[dict[str, Any]] = []
+
+        def finished() -> bool:
+            # A new connection each time: gunicorn closes an idle one after 2 s, a poll could reuse it as it closes.
+            logs[:] = analyst.get(f"{report}/log/", headers={"Connection": "close"}, timeout=60).json()["result"]
+            return any(entry["state"] != "Working" for entry in logs)
+
+        # Beat ticks at every full minute; the screenshot then takes 15-20 s on a busy machine.
+        wait_for(finished, timeout=180, what=f"a run of the schedule «{name}»", interval=2)
+    finally:
+        assert analyst.delete(report, timeout=60).status_code == 200
+    [run] = [entry for entry in logs if entry["state"] != "Working"][:1]
+    assert run["state"] == "Success", run["error_message"]
+    [received] = [m for m in mail.read_sink(marts) if name in m.subject]
+    assert received.envelope_to == [recipient]
+    assert received.subject.startswith("[ЦУР] ") and dashboard["dashboard_title"] in received.subject
+    html = received.message.get_body(preferencelist=("html",)).get_content()
+    assert f"{superset_url}/superset/dashboard/" in html and "Открыть в Superset" in html
+    [png] = [p.get_content() for p in received.message.walk() if p.get_content_type() == "image/png"]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.width >= 1000 and image.height >= 800, image.size
+    assert len(image.getcolors(maxcolors=1 << 24) or []) > 100  # charts, not a blank page
+    # A chart that failed shows Superset's error box, filled with #fff0f0 (a third of the page when the
+    # marts were missing): none here.
+    pixels = numpy.asarray(image, dtype=numpy.int16)
+    error_fill = (numpy.abs(pixels - numpy.array((255, 240, 240))) <= 6).all(axis=2).mean()
+    assert error_fill < 0.005, f"{error_fill:.1%} of the screenshot is chart error boxes"

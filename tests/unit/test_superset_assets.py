@@ -58,7 +58,13 @@ def test_every_chart_names_what_its_dataset_has(dashboards: ModuleType) -> None:
             params = chart.params
             named_metrics = params.get("metrics", []) + [params[k] for k in ("metric",) if k in params]
             assert set(named_metrics) <= metrics, (chart.key, set(named_metrics) - metrics)
-            named_columns = params.get("groupby", []) + params.get("all_columns", [])
+            named_columns = list(params.get("groupby", []))
+            expressions = {c.name: c.expression for c in dataset.columns if c.expression}
+            for column in params.get("all_columns", []):
+                if isinstance(column, dict):  # a calculated column shown in a raw list: its own expression
+                    assert column["sqlExpression"] == expressions.get(column["label"]), (chart.key, column)
+                    column = column["label"]
+                named_columns.append(column)
             named_columns += [params[k] for k in ("x_axis", "line_column") if k in params]
             named_columns += [f["subject"] for f in params["adhoc_filters"] if f["expressionType"] == "SIMPLE"]
             assert set(named_columns) <= columns, (chart.key, set(named_columns) - columns)
