@@ -28,6 +28,11 @@ from cur import sla, taxonomy
 from cur.migrate import migrate
 from cur.schema import appeal_id_for
 from cur.settings import REPO_ROOT, Settings
+from reports import render
+from reports.marts import Marts
+from reports.quality import week_gate
+from reports.recipients import Recipient
+from tests.e2e import report_figures
 
 pytestmark = pytest.mark.e2e
 
@@ -483,6 +488,30 @@ def test_tiny_denominators_get_no_tension_rank(golden: Client) -> None:
     assert (ranked, rank) == (False, None)
 
 
+REPORT_WEEK = date(2026, 11, 16)  # Monday: the week of most golden appeals
+
+
+def test_a_weekly_report_on_these_marts_carries_their_figures(
+    settings: Settings, golden: Client, tmp_path: Path
+) -> None:
+    """The weekly report (reports/) rendered from the marts this real `dbt build` made, not stand-ins: its PDF
+    text and XLSX cells are the marts' figures of the week for Kaluga and for minzdrav (tests/e2e/report_figures.py).
+    A thin week: no municipality × sector reaches the 10 appeals a tension rank needs, and minzdrav has no
+    resolution due, so those read «—» and the checks expect exactly that."""
+    own = replace(settings, clickhouse_database=DATABASE, analytics_database=ANALYTICS)
+    marts = Marts(golden, own)
+    gate = week_gate(golden, own, REPORT_WEEK)
+    for recipient in (Recipient("municipality", KALUGA, ()), Recipient("ministry", "minzdrav", ())):
+        data = marts.report(recipient, REPORT_WEEK)
+        pdf, xlsx = render.render(data, gate, own.tz, "25.11.2026 15:00")
+        pdf_path, xlsx_path = tmp_path / f"{recipient.key}.pdf", tmp_path / f"{recipient.key}.xlsx"
+        pdf_path.write_bytes(pdf)
+        xlsx_path.write_bytes(xlsx)
+        pages = report_figures.check_pdf(golden, ANALYTICS, recipient.key, str(pdf_path), REPORT_WEEK)
+        assert "16.11.2026 — 22.11.2026" in pages[0] and "нет данных о проверке" in pages[0], recipient.key
+        report_figures.check_xlsx(golden, ANALYTICS, recipient.key, str(xlsx_path), REPORT_WEEK, own.tz)
+
+
 MARTS = (
     "fct_appeals",
     "sla_breaches",
@@ -537,3 +566,39 @@ def test_full_refresh_equals_incremental_runs_in_any_order(settings: Settings, g
     # runs in the same shuffled order give the full refresh's backlog too.
     _runs_in_shuffled_order(settings)
     assert _snapshot(golden) == full
+
+
+RELAID = {"backlog_daily": "snapshot_date", "sla_breaches": "created_date", "heatmap_cells_weekly": "week_start"}
+
+
+def _layouts(client: Client) -> dict[str, tuple[str, str]]:
+    rows = client.execute(
+        "SELECT name, partition_key, sorting_key FROM system.tables WHERE database = %(db)s AND name IN %(names)s",
+        {"db": ANALYTICS, "names": tuple(RELAID)},
+    )
+    return {name: (partition_key, sorting_key) for name, partition_key, sorting_key in rows}
+
+
+def test_a_mart_made_with_another_layout_is_laid_out_again(settings: Settings, golden: Client) -> None:
+    # Tables made before a change of the models' partition_by and order_by (as backlog_daily's month
+    # partitions were): REPLACE PARTITION from the run's new data would fail on them ("different partition
+    # key"). The next incremental run copies their rows into the models' layout first and goes on.
+    before, wanted = _snapshot(golden), _layouts(golden)
+    for mart, day in RELAID.items():
+        golden.execute(
+            f"CREATE TABLE {ANALYTICS}.{mart}__old ENGINE = MergeTree PARTITION BY toYYYYMM({day}) ORDER BY tuple()"
+            f" AS SELECT * FROM {ANALYTICS}.{mart}"
+        )
+        golden.execute(f"EXCHANGE TABLES {ANALYTICS}.{mart}__old AND {ANALYTICS}.{mart}")
+        golden.execute(f"DROP TABLE {ANALYTICS}.{mart}__old")
+    old = _layouts(golden)
+    assert all(old[mart] != wanted[mart] for mart in RELAID), old
+    dbt(
+        settings,
+        "run --select " + " ".join(RELAID),
+        interval_start=utc(24, 21),
+        interval_end=utc(25, 21),
+        as_of=AS_OF,
+    )
+    assert _layouts(golden) == wanted
+    assert _snapshot(golden) == before

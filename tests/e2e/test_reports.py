@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -22,7 +21,6 @@ from pathlib import Path
 import numpy
 import pytest
 from clickhouse_driver import Client
-from openpyxl import load_workbook
 from PIL import Image
 from pypdf import PdfReader
 
@@ -30,11 +28,11 @@ from cur import mail
 from cur.clickhouse import native_client
 from cur.migrate import migrate
 from cur.settings import REPO_ROOT, Settings
-from reports import formatting as fmt
 from reports.deliver import Outcome, deliver_week
 from reports.recipients import recipients
-from tests.e2e import report_marts
+from tests.e2e import report_figures, report_marts
 from tests.e2e.conftest import _reachable
+from tests.e2e.report_figures import PAGES
 
 pytestmark = pytest.mark.e2e
 
@@ -50,20 +48,6 @@ minstroy = ["minstroy@cur.localhost"]
 "29701000" = ["kaluga@cur.localhost"]
 "29639000" = ["tarusa@cur.localhost"]
 """
-# The page each section starts on: the title page, then one page per section group.
-PAGES = {
-    1: "Еженедельный отчёт о работе с обращениями",
-    2: "1. Основные показатели",
-    3: "3. Просроченные обращения",
-    4: "4. Точки напряжённости",
-    5: "6. Динамика за 12 недель",
-    6: "7. Качество данных и методика",
-}
-
-
-def _text(page_text: str) -> str:
-    """pdftotext/pypdf text with every kind of space as one plain space (figures use non-breaking ones)."""
-    return re.sub(r"[\s\u00a0\u202f]+", " ", page_text)
 
 
 @pytest.fixture(scope="module")
@@ -98,19 +82,6 @@ def first_run(own: tuple[Settings, Client]) -> dict[str, Outcome]:
     return {o.recipient: o for o in deliver_week(settings, WEEK, run_id="e2e-first")}
 
 
-def _scope(key: str) -> str:
-    kind, code = key.split("-", 1)
-    return f"{'ministry_code' if kind == 'ministry' else 'municipality_code'} = '{code}'"
-
-
-def _sums(client: Client, key: str, week: date, *columns: str) -> tuple:
-    return client.execute(
-        f"SELECT {', '.join(f'sum({c})' for c in columns)} FROM {MARTS_DB}.kpi_weekly"
-        f" WHERE {_scope(key)} AND period_start = %(week)s",
-        {"week": week},
-    )[0]
-
-
 def test_every_recipient_is_rendered_and_sent(own: tuple[Settings, Client], first_run: dict[str, Outcome]) -> None:
     settings, _ = own
     assert {k: o.event for k, o in first_run.items()} == {r.key: "sent" for r in recipients(settings)}
@@ -122,49 +93,9 @@ def test_every_recipient_is_rendered_and_sent(own: tuple[Settings, Client], firs
 def test_pdf_pages_and_the_marts_figures(own: tuple[Settings, Client], first_run: dict[str, Outcome]) -> None:
     _, client = own
     for key, outcome in first_run.items():
-        pages = [_text(p.extract_text()) for p in PdfReader(outcome.pdf_path).pages]
-        assert len(pages) == len(PAGES), key
-        for number, heading in PAGES.items():
-            assert heading in pages[number - 1], f"{key}: page {number} does not start {heading!r}"
-        name = client.execute(
-            f"SELECT authority_name_ru FROM {MARTS_DB}.authorities WHERE authority_code = %(c)s"
-            f" UNION ALL SELECT municipality_name_ru FROM {MARTS_DB}.municipalities WHERE municipality_code = %(c)s",
-            {"c": key.split("-", 1)[1]},
-        )[0][0]
-        assert name in pages[0] and "23.11.2026 — 29.11.2026" in pages[0]
+        pages = report_figures.check_pdf(client, MARTS_DB, key, outcome.pdf_path, WEEK)
+        assert "23.11.2026 — 29.11.2026" in pages[0]
         assert "нет данных о проверке" in pages[0]  # no gate result for this week
-        received, met, due, repeats = _sums(
-            client, key, WEEK, "appeals_received", "first_answer_met", "first_answer_due", "repeat_appeals"
-        )
-        before = _sums(client, key, WEEK - timedelta(weeks=1), "appeals_received")[0]
-        row = f"Поступило обращений {fmt.count(received)} {fmt.count(before)} {fmt.change('count', received, before)}"
-        assert _text(row) in pages[1], key
-        assert f"Первый ответ дан в срок {_text(fmt.share(met / due))}" in pages[1], key
-        median = client.execute(
-            f"SELECT quantilesExactMerge(0.5, 0.9)(first_answer_minutes_q)[1] FROM {MARTS_DB}.kpi_weekly"
-            f" WHERE {_scope(key)} AND period_start = %(week)s",
-            {"week": WEEK},
-        )[0][0]
-        assert f"медиана, мин {_text(fmt.number(median))}" in pages[1], key
-        open_, overdue = client.execute(
-            f"SELECT sum(open_backlog), sum(overdue_backlog) FROM {MARTS_DB}.backlog_daily"
-            f" WHERE {_scope(key)} AND snapshot_date = %(day)s",
-            {"day": WEEK + timedelta(days=6)},
-        )[0]
-        assert f"На конец недели в работе {fmt.count(open_)}, из них просрочено {fmt.count(overdue)}" in pages[2], key
-        oldest = client.execute(
-            f"SELECT source_id FROM {MARTS_DB}.sla_breaches WHERE {_scope(key)} AND is_open"
-            " ORDER BY age_hours DESC LIMIT 3"
-        )
-        assert oldest and all(sid in pages[2] for (sid,) in oldest), key
-        top = client.execute(
-            f"SELECT tension_rank, sector_name_ru FROM {MARTS_DB}.tension_weekly WHERE {_scope(key)}"
-            " AND week_start = %(week)s AND is_ranked ORDER BY tension_rank LIMIT 1",
-            {"week": WEEK},
-        )
-        if top:
-            assert f"{top[0][0]} " in pages[3] and top[0][1] in pages[3], key
-        assert f"Доля повторных обращений {_text(fmt.share(repeats / received))}" in pages[4], key
 
 
 def _ink(image: Image.Image, colour: tuple[int, int, int], tolerance: int = 40) -> int:
@@ -188,45 +119,9 @@ def test_pdf_pages_as_png_show_the_charts(first_run: dict[str, Outcome], tmp_pat
 
 
 def test_xlsx_cells_equal_the_marts(own: tuple[Settings, Client], first_run: dict[str, Outcome]) -> None:
-    _, client = own
+    settings, client = own
     for key, outcome in first_run.items():
-        book = load_workbook(outcome.xlsx_path)
-        indicators = {row[0]: row[2:4] for row in book["Показатели"].iter_rows(min_row=2, values_only=True)}
-        for measure in ("appeals_received", "signals_received", "problems_new", "repeat_appeals", "returned_appeals"):
-            assert list(indicators[measure]) == [
-                _sums(client, key, WEEK, measure)[0],
-                _sums(client, key, WEEK - timedelta(weeks=1), measure)[0],
-            ], (key, measure)
-        met, due, rsum, rated = _sums(
-            client, key, WEEK, "resolution_met", "resolution_due", "rating_sum", "rated_appeals"
-        )
-        assert indicators["resolution_share"][0] == pytest.approx(met / due)
-        assert indicators["average_rating"][0] == pytest.approx(rsum / rated)
-        by_class = client.execute(
-            f"SELECT sla_class, sum(first_answer_due), sum(first_answer_met), sum(resolution_due), sum(resolution_met)"
-            f" FROM {MARTS_DB}.kpi_weekly WHERE {_scope(key)} AND period_start = %(week)s"
-            " GROUP BY sla_class ORDER BY sla_class",
-            {"week": WEEK},
-        )
-        sheet = [row for row in book["SLA по классам"].iter_rows(min_row=2, values_only=True)]
-        assert [(r[0], r[2], r[3], r[6], r[7]) for r in sheet] == by_class, key
-        breaches = client.execute(
-            f"SELECT source_id, breach_kind, age_hours FROM {MARTS_DB}.sla_breaches WHERE {_scope(key)} AND is_open"
-            f" AND created_at < %(end)s ORDER BY age_hours DESC, source, source_id, breach_kind",
-            {"end": datetime(2026, 11, 29, 21)},
-        )
-        listed = [(r[1], r[9]) for r in book["Просроченные обращения"].iter_rows(min_row=2, values_only=True)]
-        assert listed == [(sid, age) for sid, _, age in breaches], key
-        weeks = {
-            w: n
-            for w, n in client.execute(
-                f"SELECT period_start, sum(appeals_received) FROM {MARTS_DB}.kpi_weekly WHERE {_scope(key)}"
-                " AND period_start > %(first)s GROUP BY period_start",
-                {"first": WEEK - timedelta(weeks=12)},
-            )
-        }
-        trend = {r[0].date(): r[1] for r in book["Динамика 12 недель"].iter_rows(min_row=2, values_only=True)}
-        assert trend == weeks, key
+        report_figures.check_xlsx(client, MARTS_DB, key, outcome.xlsx_path, WEEK, settings.tz)
 
 
 def test_each_recipients_mail_arrives_with_both_attachments(
@@ -315,7 +210,7 @@ def test_a_week_that_failed_the_gate_is_not_sent_and_operators_are_told(own: tup
     _gate_rows(client, GATED_WEEK, "gx-fixed", datetime(2026, 11, 30, 5, tzinfo=UTC), failing_day=None)
     sent = deliver_week(settings, GATED_WEEK, run_id="e2e-fixed")
     assert {o.event for o in sent} == {"sent"}
-    title = _text(PdfReader(sent[0].pdf_path).pages[0].extract_text())
+    title = report_figures.text(PdfReader(sent[0].pdf_path).pages[0].extract_text())
     assert "проверка качества данных пройдена за все дни недели" in title
 
 

@@ -12,8 +12,13 @@
         engine='MergeTree()',
         partition_by='snapshot_date',
         order_by=['snapshot_date', 'ministry_code', 'municipality_code', 'sector', 'subcategory', 'source', 'executor'],
+        query_settings={'enable_materialized_cte': 1},
     )
 }}
+{#- `as_of` and `appeals` are MATERIALIZED: each is read several times below (the spans, the deltas, the
+    oldest appeal, the scalar bounds), and an ordinary CTE is inlined at every reference, so each
+    reference scanned fct_appeals again (at 10 M appeals: 50 M rows read for one run, 9.9 s -> 4.5 s).
+    MATERIALIZED CTEs need ClickHouse 26.x (the engine of infra/clickhouse); an older server rejects them. -#}
 
 -- What was still waiting for the authority at the end of each regional day (or at as_of, for the day
 -- in progress), per the dimensions of kpi_daily: the open backlog, and the part of it past its
@@ -33,7 +38,7 @@
 -- overdue_backlog(D) × snapshot_at(D) − Σ deadlines, the latter a running sum too.
 with
 
-as_of as (
+as_of as materialized (
 
     select
         max(evaluated_at) as evaluated_at,
@@ -43,7 +48,7 @@ as_of as (
 
 ),
 
-appeals as (
+appeals as materialized (
 
     select
         sector, subcategory, sla_class, municipality_code, ministry_code, executor, source,
