@@ -149,3 +149,20 @@ def test_summary_names_each_failure_with_its_severity() -> None:
 def test_cli_exits_2_when_it_cannot_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--start", "2026-11-19T21:00:00+00:00", "--end", "2026-11-19T21:00:00+00:00"]) == 2
     assert "COULD NOT RUN" in capsys.readouterr().err
+
+
+# What an applicant wrote, where they live and who they are: a failed expectation's examples land in
+# `cur.dq_results` (and `bi_dq_latest`, which analysts and auditors read), so no suite may check these.
+PERSONAL_COLUMNS = {"text", "address", "applicant_pseudonym", "detail", "payload", "raw"}
+
+
+@pytest.mark.parametrize("name", suites.SUITE_NAMES)
+def test_no_expectation_reads_personal_data(name: str) -> None:
+    """The unexpected examples stored with each result are values of the columns an expectation reads."""
+    read: set[str] = set()
+    for expectation in _committed("expectations", name)["expectations"]:
+        kwargs = expectation["kwargs"]
+        read |= {kwargs[key] for key in ("column", "column_A", "column_B") if key in kwargs}
+        read |= set(kwargs.get("column_list", []))
+    assert read, f"{name} reads no column"
+    assert not read & PERSONAL_COLUMNS, f"{name} checks {sorted(read & PERSONAL_COLUMNS)}"
