@@ -7,18 +7,20 @@ Each run covers one day in the region's time zone: the data interval
 0. **reconcile_feeds** — `cur.reconcile` for the day's export of every feed: the records each source
    says it sent (its control total) must equal those landed + rejected + filtered, exactly; a mismatch
    holds the day back (a "gated" notice) before anything is rebuilt.
-1. **dedup_appeals** — the PySpark job `spark_jobs.dedup_appeals` keeps one row per
-   (source, source_id) of the appeals created in the interval and replaces the interval in
-   `cur.appeals_dedup`.
-2. **link_problems** — the Splink job `spark_jobs.problems.job` links the interval's appeals (with a
-   30-day look-back) into cross-channel problems and marks repeats, replacing the interval in
-   `cur.problem_links` atomically (`cur.problems` derives one row per problem).
-3. **quality_gate** — the Great Expectations suites of the source layers (`expectations.run_checkpoint
+1. **dedup_and_link** — one Spark application (`spark_jobs.daily`) runs two jobs in a row: the dedup
+   (`spark_jobs.dedup_appeals`) keeps one row per (source, source_id) of the appeals created in the
+   interval and replaces the interval in `cur.appeals_dedup`; then the Splink linkage
+   (`spark_jobs.problems.job`) links the interval's appeals (with a 10-day look-back) into
+   cross-channel problems and marks repeats, replacing the interval in `cur.problem_links` atomically
+   (`cur.problems` derives one row per problem). One task and one session, not two: the split bought
+   nothing (the linkage always needs the dedup just before it, and a retry of either reruns both in
+   well under their start-up cost), while each Spark task paid its own Python, JVM and session start.
+2. **quality_gate** — the Great Expectations suites of the source layers (`expectations.run_checkpoint
    --layers source`: reference data, raw landing per feed, canonical appeals, problems) on the interval,
    results into `cur.dq_results`; a critical failure gates the day, warnings are recorded only.
-4. **dbt_build** — `dbt build` of `dbt/` for the interval: staging → intermediate → the KPI marts,
+3. **dbt_build** — `dbt build` of `dbt/` for the interval: staging → intermediate → the KPI marts,
    with the project's tests (severity `error` stops the models downstream of a failed test).
-5. **quality_marts** — the KPI-mart suite (`--layers marts`: shares in [0, 1], appeals reconciled with
+4. **quality_marts** — the KPI-mart suite (`--layers marts`: shares in [0, 1], appeals reconciled with
    the canonical table, no day missing) on what dbt built; a critical failure gates the day.
 
 Why the gate stands *before* the marts are built: a critical failure of the inputs then leaves the
@@ -34,7 +36,12 @@ Last, **publish** marks the day published (the asset `analytics.published`, whic
 such as the weekly reports are scheduled on) and tells the operators when it follows a failure.
 The steps update the assets of `dags/assets.py` (canonical appeals → problems → KPI marts →
 published), each event with the day in its `extra`. A task that fails for good mails the operators
-and writes `cur.operations_log` (cur/alerts.py): "gated" when a critical data check stopped it.
+and writes `cur.operations_log` (cur/alerts.py): "gated" when a critical data check stopped it (the
+reconciliation's or a quality gate's), which fails at once: the same data gives the same verdict.
+
+The results of the checks (`cur.dq_results`, `cur.reconciliation`) are stored under the Airflow run id
+and the try (`<run id>@try-<n>`): a rerun of a day keeps its run id, so without the try it would
+replace the first run's record that an auditor reads.
 
 Every task rewrites its interval and nothing else, so a rerun or a backfill of a day is safe.
 Each task runs its tool as a subprocess of the same Python environment (Spark's JVM and dbt
@@ -104,6 +111,22 @@ class _GatedFinal(alerts.Gated, AirflowFailException):
     """A critical data-quality failure: gated (alerts.on_task_failure says so) and not retried."""
 
 
+def _gate(command: list[str], what: str) -> None:
+    """Run a data check whose critical failure gates the day: at once, no retries (the same data gives
+    the same verdict); a check that could not run (any other exit code) is still retried."""
+    try:
+        _run(command, what, gate=True)
+    except alerts.Gated as gated:
+        raise _GatedFinal(str(gated)) from gated
+
+
+def _results_run_id() -> str:
+    """The id this try's check results are stored under: the Airflow run id and the try number, so a
+    rerun of the day (same run id, next try) adds its record next to the earlier one's."""
+    ti = get_current_context()["ti"]
+    return f"{ti.run_id}@try-{ti.try_number}"  # not "/": GX names its result files by the run id
+
+
 def _day_extra(start: datetime, end: datetime) -> dict[str, str]:
     """The `extra` of the day's asset events: which regional day they are about."""
     return {
@@ -140,35 +163,25 @@ def _spark_job(module: str, start: datetime, end: datetime, what: str) -> dict:
 )
 def appeals_daily() -> None:
     @task(execution_timeout=timedelta(minutes=10))
-    def reconcile_feeds(
-        data_interval_start: datetime | None = None,
-        data_interval_end: datetime | None = None,
-        run_id: str | None = None,
-    ) -> None:
+    def reconcile_feeds(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> None:
         """Every feed's control total against its stored stages (cur.reconcile); gated on a mismatch."""
         assert data_interval_start is not None and data_interval_end is not None
         day = _day_extra(data_interval_start, data_interval_end)["day"]
-        command = [sys.executable, "-m", "cur.reconcile", "--day", day, "--run-id", run_id or ""]
-        _run(command, "the reconciliation of the feeds", gate=True)
+        _gate(
+            [sys.executable, "-m", "cur.reconcile", "--day", day, "--run-id", _results_run_id()],
+            "the reconciliation of the feeds",
+        )
 
-    @task(execution_timeout=timedelta(minutes=30), outlets=[CANONICAL_APPEALS])
-    def dedup_appeals(
+    @task(execution_timeout=timedelta(minutes=45), outlets=[CANONICAL_APPEALS, PROBLEMS])
+    def dedup_and_link(
         data_interval_start: datetime | None = None, data_interval_end: datetime | None = None, outlet_events=None
     ) -> dict:
-        """Spark dedup of the interval into cur.appeals_dedup; returns the counts (a small XCom)."""
+        """Spark dedup into cur.appeals_dedup, then the linkage into cur.problem_links, in one Spark
+        application (spark_jobs/daily.py); returns both jobs' counts (a small XCom)."""
         assert data_interval_start is not None and data_interval_end is not None
-        counts = _spark_job("spark_jobs.dedup_appeals", data_interval_start, data_interval_end, "the Spark dedup job")
-        outlet_events[CANONICAL_APPEALS].extra = _day_extra(data_interval_start, data_interval_end)
-        return counts
-
-    @task(execution_timeout=timedelta(minutes=30), inlets=[CANONICAL_APPEALS], outlets=[PROBLEMS])
-    def link_problems(
-        data_interval_start: datetime | None = None, data_interval_end: datetime | None = None, outlet_events=None
-    ) -> dict:
-        """Cross-channel problems of the interval into cur.problem_links; returns the counts (a small XCom)."""
-        assert data_interval_start is not None and data_interval_end is not None
-        counts = _spark_job("spark_jobs.problems.job", data_interval_start, data_interval_end, "the linkage job")
-        outlet_events[PROBLEMS].extra = _day_extra(data_interval_start, data_interval_end)
+        counts = _spark_job("spark_jobs.daily", data_interval_start, data_interval_end, "the Spark dedup and linkage")
+        for asset in (CANONICAL_APPEALS, PROBLEMS):  # in this order: the problems are of the canonical appeals
+            outlet_events[asset].extra = _day_extra(data_interval_start, data_interval_end)
         return counts
 
     @task(execution_timeout=timedelta(minutes=30), inlets=[PROBLEMS], outlets=[KPI_MARTS])
@@ -191,35 +204,22 @@ def appeals_daily() -> None:
         )
         outlet_events[KPI_MARTS].extra = _day_extra(data_interval_start, data_interval_end)
 
-    def _quality(layers: str, start: datetime | None, end: datetime | None, run_id: str | None) -> None:
+    def _quality(layers: str, start: datetime | None, end: datetime | None) -> None:
         """The data-quality gate on the interval (expectations/run_checkpoint.py); gated on a critical failure."""
         assert start is not None and end is not None
         command = [sys.executable, "-m", "expectations.run_checkpoint", "--layers", layers]
-        command += ["--start", _iso_utc(start), "--end", _iso_utc(end), "--run-id", run_id or ""]
-        try:
-            _run(command, f"the data-quality gate ({layers})", gate=True)
-        except alerts.Gated as gated:
-            # The same data gives the same verdict: fail at once (a "gated" notice), no retries. A
-            # gate that could not run (exit 2) is still retried.
-            raise _GatedFinal(str(gated)) from gated
+        command += ["--start", _iso_utc(start), "--end", _iso_utc(end), "--run-id", _results_run_id()]
+        _gate(command, f"the data-quality gate ({layers})")
 
     @task(execution_timeout=timedelta(minutes=15))
-    def quality_gate(
-        data_interval_start: datetime | None = None,
-        data_interval_end: datetime | None = None,
-        run_id: str | None = None,
-    ) -> None:
+    def quality_gate(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> None:
         """The source layers' suites, before the marts are built."""
-        _quality("source", data_interval_start, data_interval_end, run_id)
+        _quality("source", data_interval_start, data_interval_end)
 
     @task(execution_timeout=timedelta(minutes=15))
-    def quality_marts(
-        data_interval_start: datetime | None = None,
-        data_interval_end: datetime | None = None,
-        run_id: str | None = None,
-    ) -> None:
+    def quality_marts(data_interval_start: datetime | None = None, data_interval_end: datetime | None = None) -> None:
         """The KPI marts' suite, after dbt built them and before the day is published."""
-        _quality("marts", data_interval_start, data_interval_end, run_id)
+        _quality("marts", data_interval_start, data_interval_end)
 
     @task(execution_timeout=timedelta(minutes=5), inlets=[KPI_MARTS], outlets=[PUBLISHED])
     def publish(
@@ -233,8 +233,7 @@ def appeals_daily() -> None:
 
     (
         reconcile_feeds()
-        >> dedup_appeals()
-        >> link_problems()
+        >> dedup_and_link()
         >> quality_gate()  # before the marts are built: a critical failure leaves them as they were
         >> dbt_build()
         >> quality_marts()

@@ -3,8 +3,9 @@
 The daily DAG (`appeals_daily`) updates them in this order for each regional day, with the day in
 the asset event's `extra` (`{"day": "YYYY-MM-DD", "interval_start": ..., "interval_end": ...}`):
 
-    CANONICAL_APPEALS  reconciled and deduplicated appeals of the day (cur.appeals_dedup)
-    → PROBLEMS         the day's cross-channel problems (cur.problem_links)
+    CANONICAL_APPEALS  reconciled and deduplicated appeals of the day (cur.appeals_dedup),
+    + PROBLEMS         with the day's cross-channel problems (cur.problem_links): one Spark task
+                       writes both and publishes the two events in no fixed order
     → KPI_MARTS        the KPI marts built for the day (analytics.kpi_*)
     → PUBLISHED        the day passed the quality gate: the marts that Superset and the reports read
 
@@ -21,4 +22,5 @@ CANONICAL_APPEALS = Asset(name="cur.canonical_appeals", uri="clickhouse://cur/ap
 PROBLEMS = Asset(name="cur.problems", uri="clickhouse://cur/problem_links", group=GROUP)
 KPI_MARTS = Asset(name="analytics.kpi_marts", uri="clickhouse://analytics/kpi_daily", group=GROUP)
 PUBLISHED = Asset(name="analytics.published", uri="clickhouse://analytics/published", group=GROUP)
-ALL: tuple[Asset, ...] = (CANONICAL_APPEALS, PROBLEMS, KPI_MARTS, PUBLISHED)
+# The steps of the daily DAG in order, each with the assets its one task publishes.
+STEPS: tuple[tuple[Asset, ...], ...] = ((CANONICAL_APPEALS, PROBLEMS), (KPI_MARTS,), (PUBLISHED,))

@@ -78,7 +78,7 @@ def run(settings: Settings, start: datetime, end: datetime) -> DedupCounts:
 
     from cur.clickhouse import native_client
     from spark_jobs.clickhouse_io import append, read_query, replace_interval, select_list, utc_interval
-    from spark_jobs.session import spark_session
+    from spark_jobs.session import job_session
 
     start, end = _utc(start), _utc(end)
     db = settings.clickhouse_database
@@ -87,35 +87,37 @@ def run(settings: Settings, start: datetime, end: datetime) -> DedupCounts:
     log.info("dedup %s -> %s for [%s, %s)", source, target, start.isoformat(), end.isoformat())
 
     client = native_client(settings)
-    spark = spark_session(settings, "dedup_appeals")
     try:
-        columns, select = select_list(client, source, alias="a", expressions=CURRENT_STATE)
-        query = (
-            f"SELECT {select} FROM {source} AS a"
-            f" LEFT JOIN {db}.appeal_state AS s ON a.source = s.source AND a.source_id = s.source_id"
-            f" WHERE {utc_interval('a.created_at', start, end)}"
-        )
-        appeals = read_query(
-            spark,
-            settings,
-            query,
-            partition_column="created_at",
-            lower=start,
-            upper=end,
-            num_partitions=2 * settings.spark_executor_cores,
-        ).persist(StorageLevel.MEMORY_AND_DISK)
-        rows_read = appeals.count()
-        survivors = deduplicate(appeals).select(*columns).persist(StorageLevel.MEMORY_AND_DISK)
-        rows_written = survivors.count()
-        log.info("Spark kept %d of %d rows", rows_written, rows_read)
+        with job_session(settings, "dedup_appeals") as spark:
+            columns, select = select_list(client, source, alias="a", expressions=CURRENT_STATE)
+            query = (
+                f"SELECT {select} FROM {source} AS a"
+                f" LEFT JOIN {db}.appeal_state AS s ON a.source = s.source AND a.source_id = s.source_id"
+                f" WHERE {utc_interval('a.created_at', start, end)}"
+            )
+            appeals = read_query(
+                spark,
+                settings,
+                query,
+                partition_column="created_at",
+                lower=start,
+                upper=end,
+                num_partitions=2 * settings.spark_executor_cores,
+            ).persist(StorageLevel.MEMORY_AND_DISK)
+            rows_read = appeals.count()
+            survivors = deduplicate(appeals).select(*columns).persist(StorageLevel.MEMORY_AND_DISK)
+            rows_written = survivors.count()
+            log.info("Spark kept %d of %d rows", rows_written, rows_read)
 
-        def write(staging: str) -> int:
-            append(survivors, settings, staging, client=client)
-            return rows_written
+            def write(staging: str) -> int:
+                append(survivors, settings, staging, client=client)
+                return rows_written
 
-        replace_interval(client, target, utc_interval("created_at", start, end), write)
+            replace_interval(client, target, utc_interval("created_at", start, end), write)
+            # a shared session runs the next job with what is left of the memory
+            survivors.unpersist()
+            appeals.unpersist()
     finally:
-        spark.stop()
         client.disconnect()
 
     counts = DedupCounts(rows_read=rows_read, rows_written=rows_written, duplicates_removed=rows_read - rows_written)

@@ -12,6 +12,11 @@ What a session built here guarantees:
 - no UI, loopback driver, a checkpoint directory (Splink needs one) and scratch space under the state
   directory.
 
+A job takes its session from `job_session`: its own one, stopped when the job ends; or, inside
+`shared_session`, the one Spark application that several jobs share (the DAG's daily task runs the dedup
+and the linkage in one: a JVM, a SparkSession and the JDBC driver's classes are loaded once a day, not
+once a job: about 20 s of start-up apiece under this machine's load).
+
 Tested by tests/unit/test_dedup_appeals.py (local mode) and tests/e2e/test_spark_jobs.py (local mode
 and the standalone cluster of infra/services/spark.sh).
 """
@@ -20,6 +25,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
     from cur.settings import Settings
 
 UTC_JVM = "-Duser.timezone=UTC"
+_shared: SparkSession | None = None  # the session of an open `shared_session`, if any
 
 
 def clickhouse_jdbc_jars(settings: Settings) -> list[Path]:
@@ -85,3 +93,33 @@ def spark_session(settings: Settings, app_name: str, *, splink: bool = False) ->
     spark.sparkContext.setLogLevel("WARN")
     spark.sparkContext.setCheckpointDir(str(checkpoints))
     return spark
+
+
+@contextmanager
+def job_session(settings: Settings, app_name: str, *, splink: bool = False) -> Iterator[SparkSession]:
+    """The session of one job: inside `shared_session` the shared one, left running for the next job;
+    otherwise a session of its own, stopped when the job is done (or fails)."""
+    if _shared is not None:
+        yield _shared
+        return
+    spark = spark_session(settings, app_name, splink=splink)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+@contextmanager
+def shared_session(settings: Settings, app_name: str) -> Iterator[SparkSession]:
+    """One Spark application for the jobs run inside it (with Splink's jar, so any job can use it):
+    each `job_session` in the block gets this session, which is stopped when the block ends."""
+    global _shared
+    if _shared is not None:
+        raise RuntimeError("a shared Spark session is already open in this process")
+    spark = spark_session(settings, app_name, splink=True)
+    _shared = spark
+    try:
+        yield spark
+    finally:
+        _shared = None
+        spark.stop()

@@ -50,16 +50,14 @@ def test_appeals_daily_tasks_in_order(dagbag: DagBag) -> None:
     assert dag is not None
     assert [t.task_id for t in dag.topological_sort()] == [
         "reconcile_feeds",
-        "dedup_appeals",
-        "link_problems",
+        "dedup_and_link",
         "quality_gate",
         "dbt_build",
         "quality_marts",
         "publish",
     ]
-    assert dag.get_task("reconcile_feeds").downstream_task_ids == {"dedup_appeals"}
-    assert dag.get_task("dedup_appeals").downstream_task_ids == {"link_problems"}
-    assert dag.get_task("link_problems").downstream_task_ids == {"quality_gate"}
+    assert dag.get_task("reconcile_feeds").downstream_task_ids == {"dedup_and_link"}
+    assert dag.get_task("dedup_and_link").downstream_task_ids == {"quality_gate"}
     assert dag.get_task("quality_gate").downstream_task_ids == {"dbt_build"}
     assert dag.get_task("dbt_build").downstream_task_ids == {"quality_marts"}
     assert dag.get_task("quality_marts").downstream_task_ids == {"publish"}
@@ -67,16 +65,21 @@ def test_appeals_daily_tasks_in_order(dagbag: DagBag) -> None:
 
 
 def test_appeals_daily_publishes_its_assets_in_order(dagbag: DagBag) -> None:
-    """canonical appeals → problems → KPI marts → published, each consumed by the next step."""
-    from dags.assets import CANONICAL_APPEALS, KPI_MARTS, PROBLEMS, PUBLISHED
+    """The steps of dags.assets.STEPS, in order, each task consuming what the step before it published."""
+    from dags.assets import STEPS
 
     dag = dagbag.dags["appeals_daily"]
-    chain = [("dedup_appeals", None, CANONICAL_APPEALS), ("link_problems", CANONICAL_APPEALS, PROBLEMS)]
-    chain += [("dbt_build", PROBLEMS, KPI_MARTS), ("publish", KPI_MARTS, PUBLISHED)]
-    for task_id, inlet, outlet in chain:
-        task = dag.get_task(task_id)
-        assert [a.name for a in task.outlets] == [outlet.name], task_id
-        assert [a.name for a in task.inlets] == ([inlet.name] if inlet else []), task_id
+    [task] = dag.roots
+    line = [task]
+    while task.downstream_list:  # the DAG is a line (checked above)
+        [task] = task.downstream_list
+        line.append(task)
+    publishers = [t for t in line if t.outlets]
+    assert [tuple(a.name for a in t.outlets) for t in publishers] == [tuple(a.name for a in s) for s in STEPS]
+    assert [t.task_id for t in publishers] == ["dedup_and_link", "dbt_build", "publish"]
+    assert not publishers[0].inlets
+    for before, task in zip(STEPS, publishers[1:], strict=False):
+        assert [a.name for a in task.inlets] == [before[-1].name], task.task_id
     for task in dag.tasks:
         assert task.on_failure_callback, f"{task.task_id} does not alert the operators"
     dag.check_cycle()  # also done while bagging; explicit here because it is the policy
