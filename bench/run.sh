@@ -4,6 +4,8 @@
 #   bash bench/run.sh [arguments of bench/stream_throughput.py]
 #   bash bench/run.sh appeal_state [arguments of bench/appeal_state.py]   (ClickHouse only)
 #   bash bench/run.sh dbt_kpi [arguments of bench/dbt_kpi.py]             (ClickHouse only)
+#   bash bench/run.sh linkage [arguments of bench/linkage.py]             (ClickHouse only)
+#   bash bench/run.sh linkage_window [arguments of bench/linkage_window.py]  (ClickHouse only)
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 export CUR_STATE_DIR="${CUR_BENCH_STATE_DIR:-$REPO_ROOT/.state/bench}"
@@ -21,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 bench=stream_throughput services=(clickhouse kafka)
-if [[ "${1:-}" == appeal_state || "${1:-}" == dbt_kpi ]]; then
+if [[ "${1:-}" == appeal_state || "${1:-}" == dbt_kpi || "${1:-}" == linkage || "${1:-}" == linkage_window ]]; then
   bench=$1 services=(clickhouse)
   shift
 fi

@@ -14,7 +14,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 CONFIG_PATH = HERE / "linkage.toml"
 SETTINGS_PATH = HERE / "settings.json"  # Splink settings: blocking rules and comparisons (reviewed like code)
-MODEL_PATH = HERE / "model.json"  # the same settings with the parameters EM trained (spark_jobs.problems.train)
+MODEL_PATH = HERE / "model.json"  # the same settings with their trained parameters (spark_jobs.problems.train)
 
 
 class ConfigError(ValueError):
@@ -32,6 +32,7 @@ class LinkageConfig:
     repeat_window_days: int
     repeat_max_distance_m: float
     repeat_max_house_gap: int
+    repeat_max_point_gap_m: float  # the same house is not one place when both points lie further apart
 
 
 def _get(table: dict[str, Any], path: Path, section: str, key: str, kind: type) -> Any:
@@ -69,10 +70,25 @@ def load_config(path: Path = CONFIG_PATH) -> LinkageConfig:
         repeat_window_days=_get(raw, path, "repeats", "window_days", int),
         repeat_max_distance_m=_get(raw, path, "repeats", "max_distance_m", float),
         repeat_max_house_gap=_get(raw, path, "repeats", "max_house_gap", int),
+        repeat_max_point_gap_m=_get(raw, path, "repeats", "max_point_gap_m", float),
     )
-    for name in ("lookback_days", "max_extent_m", "max_span_days", "repeat_window_days", "repeat_max_distance_m"):
+    for name in (
+        "lookback_days",
+        "max_extent_m",
+        "max_span_days",
+        "repeat_window_days",
+        "repeat_max_distance_m",
+        "repeat_max_point_gap_m",
+    ):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{path}: {name} must be positive")
+    if config.lookback_days < config.max_span_days:
+        # A problem spans at most max_span_days (the guard splits longer ones), so a look-back of that
+        # length holds every earlier report of the interval's problems; a shorter one would cut them.
+        raise ConfigError(
+            f"{path}: [window] lookback_days ({config.lookback_days}) is shorter than [guard] max_span_days"
+            f" ({config.max_span_days:g}): the earlier reports of a problem would fall outside the window"
+        )
     return config
 
 

@@ -18,6 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from itertools import combinations
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cur.settings import Settings
 
 Appeal = tuple[str, str]  # (source, source_id)
 
@@ -115,12 +119,24 @@ def report(scores: dict[str, Score], cubed: tuple[float, float, float], repeats:
     return "\n".join(lines)
 
 
-def evaluate(database: str, seed: int, days: int, appeals_per_day: int, start_day: date) -> dict:
-    """Load, link and score; the figures as a dict (also printed as a table)."""
+@dataclass(frozen=True)
+class Seeded:
+    """A generated history loaded into a database of its own, and its truth."""
+
+    settings: Settings
+    first: datetime  # the first day's start (region-local midnight)
+    last: datetime  # the end of the last day
+    problem_of: dict[Appeal, str]  # every appeal created in [first, last) -> its true problem id
+    repeat_appeals: set[Appeal]
+
+
+def load_seed(database: str, seed: int, days: int, appeals_per_day: int, start_day: date) -> Seeded:
+    """Drop and recreate `database`, migrate it, bulk-load the seed's history, and regenerate its truth.
+
+    The history runs on 60 days past the last day, as it would: later reports and answers exist."""
     from cur import settings as settings_module
     from cur.clickhouse import native_client
     from cur.migrate import migrate
-    from spark_jobs.problems import job
     from streams.generator import generate_days
     from streams.generator.bulk import load_history
 
@@ -128,26 +144,40 @@ def evaluate(database: str, seed: int, days: int, appeals_per_day: int, start_da
     tz = settings.tz
     first = datetime.combine(start_day, time(0), tzinfo=tz)
     last = datetime.combine(start_day + timedelta(days=days), time(0), tzinfo=tz)
-    until = last + timedelta(days=60)  # let the history run on, as it would: later reports and answers exist
+    until = last + timedelta(days=60)
     client = native_client(settings)
-    client.execute(f"DROP DATABASE IF EXISTS {database} SYNC")
-    client.execute(f"CREATE DATABASE {database}")
+    try:
+        client.execute(f"DROP DATABASE IF EXISTS {database} SYNC")
+        client.execute(f"CREATE DATABASE {database}")
+    finally:
+        client.disconnect()
     migrate(settings)
     load_history(start_day, [appeals_per_day] * days, seed, settings, until=until)
-    counts = job.run(settings, first, last)
+    day_list = [start_day + timedelta(days=n) for n in range(days)]
+    _, truth = generate_days(day_list, appeals_per_day, seed, tz, until=until)
+    in_range = {k for k, created in _created(truth).items() if first <= created < last}
+    problem_of = {k: v for k, v in truth.problem_of.items() if k in in_range}
+    return Seeded(settings, first, last, problem_of, set(truth.repeat_appeals()) & in_range)
+
+
+def evaluate(database: str, seed: int, days: int, appeals_per_day: int, start_day: date) -> dict:
+    """Load, link and score; the figures as a dict (also printed as a table)."""
+    from cur.clickhouse import native_client
+    from spark_jobs.problems import job
+
+    seeded = load_seed(database, seed, days, appeals_per_day, start_day)
+    counts = job.run(seeded.settings, seeded.first, seeded.last)
+    client = native_client(seeded.settings)
     rows = client.execute(
         f"SELECT toString(source), source_id, toString(problem_id), is_repeat FROM {database}.problem_links"
     )
     client.disconnect()
     predicted = {(s, i): p for s, i, p, _ in rows}
     marked = [(s, i) for s, i, _, r in rows if r]
-    day_list = [start_day + timedelta(days=n) for n in range(days)]
-    _, truth = generate_days(day_list, appeals_per_day, seed, tz, until=until)
-    in_range = {k for k, created in _created(truth).items() if first <= created < last}
-    actual = {k: v for k, v in truth.problem_of.items() if k in in_range}
+    actual = seeded.problem_of
     scores = pairwise(predicted, actual)
     cubed = b_cubed(predicted, actual)
-    repeats = repeat_marks(marked, truth.repeat_appeals(), predicted.keys() & actual.keys())
+    repeats = repeat_marks(marked, seeded.repeat_appeals, predicted.keys() & actual.keys())
     print(report(scores, cubed, repeats), flush=True)
     return {
         "seed": seed,
@@ -181,4 +211,4 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     main()
 
-__all__ = ["Score", "b_cubed", "evaluate", "pairwise", "repeat_marks"]
+__all__ = ["Score", "Seeded", "b_cubed", "evaluate", "load_seed", "pairwise", "repeat_marks"]

@@ -59,15 +59,11 @@ FROM (
         toUInt32OrNull(house_text) AS house,
         nullIf(arrayStringConcat(arrayDistinct(ngrams(text_clean, 3)), ','), '') AS text_shingles,
         if(s.events > 0, s.current_status, a.status) AS current_status,  -- the rule of the appeal_state view
-        r.resolved_at AS resolved_at
+        -- The latest resolution (a returned appeal is resolved again): a problem that comes back is
+        -- counted from the last time it was fixed.
+        s.last_resolved_at AS resolved_at
     FROM {db}.appeals AS a FINAL
     LEFT JOIN {db}.appeal_state AS s ON a.source = s.source AND a.source_id = s.source_id
-    LEFT JOIN (
-        SELECT source, source_id, min(event_at) AS resolved_at
-        FROM {db}.appeal_status_events FINAL
-        WHERE status = 'resolved' AND event_at >= {start:DateTime64(3, 'UTC')}
-        GROUP BY source, source_id
-    ) AS r ON a.source = r.source AND a.source_id = r.source_id
     WHERE a.created_at >= {start:DateTime64(3, 'UTC')} AND a.created_at < {end:DateTime64(3, 'UTC')}
 ) AS p
 LEFT JOIN (

@@ -7,8 +7,10 @@ POS, the inspectorate registers it. This job decides which appeals are reports o
    (features.sql: H3 cell and ring, parsed street and house, 3-grams of a person's text; a report
    without coordinates gets its address's point from the address registry, the stand-in for ГАР).
 2. **Pairs** from Splink's Fellegi–Sunter model (settings.json: blocking on sector and H3 ring, or
-   on sector, municipality and street, within 7 days; comparisons of subcategory, distance, address,
-   text and time gap), with the parameters EM trained without labels (model.json, see train.py).
+   on sector, municipality and street, within 7 days, or on subcategory and municipality within 10
+   minutes; three comparisons that are close to independent, as the model assumes: the kind
+   (subcategory and text), the place (distance and address together) and the time gap), with the
+   parameters trained on the labelled training seed (model.json, see train.py).
 3. **Clusters**: connected components of the pairs at `match_threshold` (Splink's clustering). A
    component larger than the guard's bounds in space or time is chained, not one problem: it is
    clustered again at each stricter threshold, and what is still too large falls apart into singles.
@@ -17,7 +19,8 @@ POS, the inspectorate registers it. This job decides which appeals are reports o
    appeals of its window: runs of the same interval, and backfills in any order, give the same ids.
 5. **Repeats**: a problem of the run is a repeat of an earlier problem of
    the same subcategory at the same place that was resolved before it began (within the repeat window;
-   linkage.toml). Earlier problems come from `cur.problems` (earlier intervals) and from this run.
+   linkage.toml). Earlier problems come from `cur.problems` (earlier intervals) and from the problems
+   this run writes, so a repeat names a problem that exists.
 6. **Output**: one `cur.problem_links` row per appeal of the interval (none is dropped: an appeal
    alone is a problem of one report), swapped in atomically (`replace_interval`): readers see the old
    interval or the new one, never a gap. `cur.problems` derives one row per problem from the links.
@@ -76,6 +79,7 @@ def guarded_clusters(
     Each round clusters the nodes still unsettled with Splink's connected components at the round's
     threshold; clusters within bounds settle, the others go to the next, stricter round.
     """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
     from splink import SparkAPI
     from splink.clustering import cluster_pairwise_predictions_at_threshold
@@ -83,32 +87,44 @@ def guarded_clusters(
     db_api = SparkAPI(spark_session=spark)
     settled: list[DataFrame] = []
     split = 0
-    pending = nodes.select("unique_id", "created_s", "lat", "lon")
+    # Each round's inputs are materialized: Splink reads its node and edge tables several times, and
+    # unmaterialized they would recompute every earlier round (a later round took longer than the first).
+    # The nodes left for the next round are checkpointed, which also cuts their plan: a persisted plan
+    # still grows by every round, and at the fourth Spark ran out of heap printing it.
+    keep = StorageLevel.MEMORY_AND_DISK
+    pending = nodes.select("unique_id", "created_s", "lat", "lon").persist(keep)
     for threshold in (config.match_threshold, *config.stricter_thresholds):
         ids = pending.select("unique_id")
         round_edges = (
             edges.where(F.col("match_probability") >= threshold)
             .join(ids.withColumnRenamed("unique_id", "unique_id_l"), "unique_id_l")
             .join(ids.withColumnRenamed("unique_id", "unique_id_r"), "unique_id_r")
+            .select("unique_id_l", "unique_id_r")
+            .persist(keep)
         )
-        clusters = cluster_pairwise_predictions_at_threshold(
-            pending.select("unique_id"), round_edges.select("unique_id_l", "unique_id_r"), db_api, "unique_id"
-        ).as_spark_dataframe()
-        members = clusters.select("unique_id", "cluster_id").join(pending, "unique_id")
+        clusters = cluster_pairwise_predictions_at_threshold(ids, round_edges, db_api, "unique_id").as_spark_dataframe()
+        members = clusters.select("unique_id", "cluster_id").join(pending, "unique_id").persist(keep)
         extents = members.groupBy("cluster_id").agg(
             (F.max("created_s") - F.min("created_s")).alias("span_s"),
             F.expr(haversine_m("min(lat)", "min(lon)", "max(lat)", "max(lon)")).alias("extent_m"),
             F.count("*").alias("size"),
         )
-        too_big = extents.where(
-            (F.col("span_s") > config.max_span_days * 86400)
-            | (F.coalesce(F.col("extent_m"), F.lit(0)) > config.max_extent_m)
-        ).select("cluster_id")
-        split += too_big.count()
+        too_big = (
+            extents.where(
+                (F.col("span_s") > config.max_span_days * 86400)
+                | (F.coalesce(F.col("extent_m"), F.lit(0)) > config.max_extent_m)
+            )
+            .select("cluster_id")
+            .persist(keep)
+        )
+        beyond = too_big.count()
+        split += beyond
+        log.info("clustered at %s: %d clusters beyond the guard's bounds", threshold, beyond)
         settled.append(members.join(too_big, "cluster_id", "left_anti").select("unique_id", "cluster_id"))
         pending = members.join(too_big, "cluster_id", "left_semi").select("unique_id", "created_s", "lat", "lon")
-        if pending.isEmpty():
+        if not beyond:
             break
+        pending = pending.checkpoint(eager=True)
     # What no threshold could keep within bounds: each report its own problem.
     settled.append(pending.select("unique_id", F.col("unique_id").alias("cluster_id")))
     result = settled[0]
@@ -120,8 +136,8 @@ def guarded_clusters(
 def find_repeats(problems: DataFrame, earlier: DataFrame, config: LinkageConfig) -> DataFrame:
     """(problem_id, repeat_of_problem_id) for the problems of `problems` that are repeats.
 
-    Every problem of the run is judged, also one whose first report came before the interval, so that
-    all its reports carry the same mark whichever run wrote them.
+    A run judges the problems of its interval's appeals, also one whose first report came before the
+    interval, so that all its reports carry the same mark whichever run wrote them.
 
     `problems` and `earlier` have problem_id, subcategory, municipality_code, lat, lon, street_key,
     house, first_report_at, resolved_at (earlier problems only need a resolution to qualify).
@@ -133,10 +149,14 @@ def find_repeats(problems: DataFrame, earlier: DataFrame, config: LinkageConfig)
     old = earlier.where(F.col("resolved_at").isNotNull()).alias("o")
     window_s = config.repeat_window_days * 86400
     min_gap_s = max(config.repeat_min_gap_days * 86400, 1)
-    same_place = (F.expr(haversine_m("n.lat", "n.lon", "o.lat", "o.lon")) <= config.repeat_max_distance_m) | (
+    distance = F.expr(haversine_m("n.lat", "n.lon", "o.lat", "o.lon"))  # NULL when either has no point
+    # The same house is one place unless both problems have points that say otherwise (a street name
+    # that recurs in a municipality, a misread house number): the address decides only where no point does.
+    same_place = (distance <= config.repeat_max_distance_m) | (
         (F.col("n.municipality_code") == F.col("o.municipality_code"))
         & (F.col("n.street_key") == F.col("o.street_key"))
         & (F.abs(F.col("n.house") - F.col("o.house")) <= config.repeat_max_house_gap)
+        & F.coalesce(distance <= config.repeat_max_point_gap_m, F.lit(True))
     )
     pairs = new.join(
         old,
@@ -174,21 +194,30 @@ def problem_summaries(members: DataFrame) -> DataFrame:
         first_with_street.getField("street_key").alias("street_key"),
         first_with_street.getField("house").alias("house"),
         F.min("created_at").alias("first_report_at"),
-        F.min("resolved_at").alias("resolved_at"),
+        F.max("resolved_at").alias("resolved_at"),  # the latest resolution of any of its reports
     )
 
 
 def _stored_problems(spark: SparkSession, settings: Settings, since: datetime, until: datetime) -> DataFrame:
-    """Problems of earlier runs resolved in [since, until): candidates for the repeat rule."""
+    """Problems of earlier runs last resolved in [since, until): candidates for the repeat rule.
+
+    Their latest resolution, as this run's problems have it (`cur.problems` shows the first)."""
     from pyspark.sql import functions as F
 
     from spark_jobs.clickhouse_io import read_query, utc_interval
 
     db = settings.clickhouse_database
     sql = (
-        "SELECT toString(problem_id) AS problem_id, subcategory, municipality_code, centroid_lat AS lat,"
-        " centroid_lon AS lon, nullIf(street_key, '') AS street_key, toFloat64(house) AS house,"
-        f" first_report_at, resolved_at FROM {db}.problems WHERE {utc_interval('resolved_at', since, until)}"
+        "SELECT toString(p.problem_id) AS problem_id, p.subcategory AS subcategory,"
+        " p.municipality_code AS municipality_code, p.centroid_lat AS lat, p.centroid_lon AS lon,"
+        " nullIf(p.street_key, '') AS street_key, toFloat64(p.house) AS house,"
+        " p.first_report_at AS first_report_at, r.resolved_at AS resolved_at"
+        f" FROM {db}.problems AS p INNER JOIN ("
+        "   SELECT l.problem_id AS problem_id, max(s.last_resolved_at) AS resolved_at"
+        f"  FROM {db}.problem_links AS l"
+        f"  INNER JOIN {db}.appeal_state AS s ON l.source = s.source AND l.source_id = s.source_id"
+        f"  GROUP BY l.problem_id HAVING {utc_interval('resolved_at', since, until)}"
+        " ) AS r ON p.problem_id = r.problem_id"
     )
     frame = read_query(
         spark, settings, sql, partition_column="first_report_at", lower=since, upper=until, num_partitions=1
@@ -210,7 +239,13 @@ def link(
     window_start = start - timedelta(days=config.lookback_days)
     features = read_features(spark, settings, window_start, end).persist(StorageLevel.MEMORY_AND_DISK)
     in_window = features.count()
-    log.info("%d appeals in the window [%s, %s)", in_window, window_start.isoformat(), end.isoformat())
+    log.info(
+        "%d appeals in the window [%s, %s), read in %.1f s",
+        in_window,
+        window_start.isoformat(),
+        end.isoformat(),
+        time.monotonic() - began,
+    )
 
     linker = Linker(SparkAPI(spark_session=spark).register(features), load_model(), log_level=logging.WARNING)
     edges = (
@@ -220,7 +255,7 @@ def link(
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     candidate_pairs = edges.count()
-    log.info("%d pairs at or above %.4f", candidate_pairs, config.match_threshold)
+    log.info("%d pairs at or above %.4f (%.1f s)", candidate_pairs, config.match_threshold, time.monotonic() - began)
 
     clusters, split = guarded_clusters(spark, features, edges, config)
     first = F.min_by("unique_id", F.struct("created_s", "unique_id"))
@@ -254,12 +289,17 @@ def link(
 
     summaries = problem_summaries(members).persist(StorageLevel.MEMORY_AND_DISK)
     repeat_since = window_start - timedelta(days=config.repeat_window_days)
-    # Earlier problems as stored by earlier runs (all their reports), and this run's others.
-    stored = _stored_problems(spark, settings, repeat_since, end)
-    earlier = stored.unionByName(summaries.join(stored.select("problem_id"), "problem_id", "left_anti"))
-    repeats = find_repeats(summaries, earlier, config)
-
+    # Only the problems of the interval's appeals are written, so only they are judged: the rule's join
+    # pairs each judged problem with every earlier one of its subcategory (quadratic in the window's).
     interval = (F.col("created_at") >= F.lit(start)) & (F.col("created_at") < F.lit(end))
+    judged = summaries.join(members.where(interval).select("problem_id").distinct(), "problem_id", "left_semi")
+    # Earlier problems: as stored by earlier runs (all their reports), and the others this run writes. A
+    # problem of the look-back alone comes only from the stored ones: the window may have cut it from its
+    # first reports, and this run's version of it would carry an id that no stored problem has.
+    stored = _stored_problems(spark, settings, repeat_since, end)
+    earlier = stored.unionByName(judged.join(stored.select("problem_id"), "problem_id", "left_anti"))
+    repeats = find_repeats(judged, earlier, config)
+
     computed_at = datetime.now(UTC)
     rows = (
         members.where(interval)
@@ -294,6 +334,7 @@ def link(
         F.sum(F.col("is_repeat").cast("int")),
     ).first()
     sizes = rows.groupBy("problem_id").count().where("count > 1").count()
+    log.info("%d rows, %d problems (%.1f s)", stats[0], stats[1], time.monotonic() - began)
     counts = ProblemCounts(
         appeals_in_window=in_window,
         appeals_linked=stats[0],
@@ -327,7 +368,7 @@ def run(settings: Settings, start: datetime, end: datetime, *, config: LinkageCo
     """
     from cur.clickhouse import native_client
     from spark_jobs.clickhouse_io import append, replace_interval, utc_interval
-    from spark_jobs.session import spark_session
+    from spark_jobs.session import job_session
 
     start, end = _utc(start), _utc(end)
     if start >= end:
@@ -338,20 +379,19 @@ def run(settings: Settings, start: datetime, end: datetime, *, config: LinkageCo
     run_id = uuid.uuid4().hex
     log.info("linking problems of [%s, %s) into %s (run %s)", start.isoformat(), end.isoformat(), target, run_id)
     client = native_client(settings)
-    spark = spark_session(settings, "link_problems", splink=True)
     try:
-        rows, counts = link(spark, settings, config, start, end, run_id)
+        with job_session(settings, "link_problems", splink=True) as spark:
+            rows, counts = link(spark, settings, config, start, end, run_id)
 
-        def write(staging: str) -> int:
-            append(rows, settings, staging, client=client)
-            return counts["appeals_linked"]
+            def write(staging: str) -> int:
+                append(rows, settings, staging, client=client)
+                return counts["appeals_linked"]
 
-        several_months = (end - start) > timedelta(days=1)
-        replace_interval(
-            client, target, utc_interval("created_at", start, end), write, several_partitions=several_months
-        )
+            several_months = (end - start) > timedelta(days=1)
+            replace_interval(
+                client, target, utc_interval("created_at", start, end), write, several_partitions=several_months
+            )
     finally:
-        spark.stop()
         client.disconnect()
     log.info("done: %s", counts)
     return counts

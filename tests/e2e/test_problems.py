@@ -81,3 +81,22 @@ def test_linking_a_day_again_keeps_its_problem_ids(settings: Settings, clickhous
     assert [row[:3] for row in after] == [row[:3] for row in before]
     # A daily rerun reads earlier problems from cur.problems instead of from its own run: same marks.
     assert sum(row[3] for row in after) == sum(row[3] for row in before)
+
+
+def test_a_week_linked_again_marks_repeats_of_problems_that_exist(
+    settings: Settings, clickhouse: Client, evaluated: dict
+) -> None:
+    """A run over several days judges each problem against the stored ones and those it writes, never
+    against its window's version of a problem of the look-back alone (cut from its first reports, under
+    an id no stored problem has): every repeat names a problem of `cur.problems`."""
+    from spark_jobs.problems import job
+
+    own = replace(settings, clickhouse_database=DATABASE)
+    end = datetime.combine(START_DAY + timedelta(days=DAYS), time(0), tzinfo=settings.tz)
+    counts = job.run(own, end - timedelta(days=7), end)
+    assert counts["appeals_linked"] > 0 and counts["repeat_appeals"] > 0, counts
+    [(repeats, dangling)] = clickhouse.execute(
+        f"SELECT count(), countIf(repeat_of_problem_id NOT IN (SELECT problem_id FROM {DATABASE}.problems))"
+        f" FROM {DATABASE}.problem_links WHERE is_repeat"
+    )
+    assert repeats > 0 and dangling == 0, (repeats, dangling)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -36,13 +37,20 @@ def test_a_model_trained_for_other_comparisons_is_refused(tmp_path: Path) -> Non
 
 def test_configuration_errors_name_file_and_key(tmp_path: Path) -> None:
     broken = tmp_path / "linkage.toml"
-    text = config.CONFIG_PATH.read_text(encoding="utf-8").replace("match_threshold = 0.9", "match_threshold = 1.5")
+    valid = config.CONFIG_PATH.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^match_threshold = .*$", "match_threshold = 1.5", valid)
+    assert "match_threshold = 1.5" in text
     broken.write_text(text, encoding="utf-8")
     with pytest.raises(config.ConfigError, match=r"linkage\.toml: links\.match_threshold"):
         config.load_config(broken)
-    valid = config.CONFIG_PATH.read_text(encoding="utf-8")
-    broken.write_text(valid.replace("lookback_days = 30\n", ""), encoding="utf-8")
+    without = re.sub(r"(?m)^lookback_days = .*\n", "", valid)
+    assert without != valid
+    broken.write_text(without, encoding="utf-8")
     with pytest.raises(config.ConfigError, match=r"\[window\] lookback_days is missing"):
+        config.load_config(broken)
+    span = config.load_config().max_span_days
+    broken.write_text(re.sub(r"(?m)^lookback_days = .*$", f"lookback_days = {int(span) - 1}", valid), encoding="utf-8")
+    with pytest.raises(config.ConfigError, match=r"lookback_days \(\d+\) is shorter than \[guard\] max_span_days"):
         config.load_config(broken)
 
 
