@@ -178,16 +178,17 @@ def test_status_history_and_current_state(landed: Settings, clickhouse: Client) 
 
 
 def test_stream_metrics_count_every_record(landed: Settings, clickhouse: Client) -> None:
-    events_in, rejected, unmapped = clickhouse.execute(
-        f"SELECT sum(events_in), sum(rejected), sum(unmapped_codes) FROM {landed.clickhouse_database}.stream_batches"
-    )[0]
-    assert events_in == len(k.EVENTS) + len(k.REPLAYS) + len(k.CONTROLS)  # each feed's control total too
+    records = len(k.EVENTS) + len(k.REPLAYS) + len(k.CONTROLS)  # each feed's control total too
+    metrics = f"SELECT sum(events_in), sum(rejected), sum(unmapped_codes) FROM {landed.clickhouse_database}.stream_batches"
+    # A batch's metrics row is written after its rows are stored, so the last batch's may still be on its way.
+    wait_for(lambda: clickhouse.execute(metrics)[0][0] >= records, timeout=30, what="the last batch's metrics row")
+    events_in, rejected, unmapped = clickhouse.execute(metrics)[0]
+    assert events_in == records
     assert (rejected, unmapped) == (len(k.EXPECTED_REJECTED), 1)  # the POS category 9999
     # The worker's own page shows the same per feed (its web view; the worker is still running).
     page = requests.get(f"http://127.0.0.1:{landed.streams_web_port}/metrics/", timeout=10).json()
     pos = page["feeds"]["pos"]
     assert (pos["events_in"], pos["appeals_out"], pos["rejected"], pos["unmapped_codes"]) == (6, 4, 1, 1)
-    records = len(k.EVENTS) + len(k.REPLAYS) + len(k.CONTROLS)
     assert sum(feed["events_in"] for feed in page["feeds"].values()) == records
 
 
