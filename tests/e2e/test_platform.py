@@ -179,7 +179,8 @@ def test_status_history_and_current_state(landed: Settings, clickhouse: Client) 
 
 def test_stream_metrics_count_every_record(landed: Settings, clickhouse: Client) -> None:
     records = len(k.EVENTS) + len(k.REPLAYS) + len(k.CONTROLS)  # each feed's control total too
-    metrics = f"SELECT sum(events_in), sum(rejected), sum(unmapped_codes) FROM {landed.clickhouse_database}.stream_batches"
+    db = landed.clickhouse_database
+    metrics = f"SELECT sum(events_in), sum(rejected), sum(unmapped_codes) FROM {db}.stream_batches"
     # A batch's metrics row is written after its rows are stored, so the last batch's may still be on its way.
     wait_for(lambda: clickhouse.execute(metrics)[0][0] >= records, timeout=30, what="the last batch's metrics row")
     events_in, rejected, unmapped = clickhouse.execute(metrics)[0]
