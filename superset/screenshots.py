@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 # This folder, not the installed `superset` package: run as a script, it is first on sys.path;
 # roles puts the repository on it too (for `cur`).
@@ -64,6 +65,26 @@ def _chart_states(page: object) -> list[dict[str, object]]:
     )
 
 
+def _log_in(page: Any, url: str, username: str, password: str, timeout_s: float, tries: int = 3) -> None:
+    """Fill and submit the login form, again if the page stays on it: the form is React's, and a submit
+    made while it was still being rendered under load was lost (no POST reached Superset)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, tries + 1):
+        page.goto(url)
+        page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
+        page.fill("input[name='username'], #username", username)
+        page.fill("input[name='password'], #password", password)
+        page.click("[data-test='login-button'], button[type='submit'], input[type='submit']")
+        try:
+            page.wait_for_url(lambda u: "/login" not in u, timeout=timeout_s * 1000 / tries)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries:
+                raise
+            print(f"still on the login page after try {attempt} of {tries}; again", file=sys.stderr)
+
+
 def capture(base_url: str, username: str, password: str, out: Path, slugs: list[str], timeout_s: float = 120) -> list:
     """Logs in, then for each slug: open, wait for every chart, screenshot; returns what it saw."""
     from playwright.sync_api import sync_playwright
@@ -76,11 +97,7 @@ def capture(base_url: str, username: str, password: str, out: Path, slugs: list[
         # Tall enough that every chart is in view: Superset renders charts only once they are.
         context = browser.new_context(viewport={"width": 1600, "height": 2600}, locale="ru-RU")
         page = context.new_page()
-        page.goto(f"{base_url}/login/")
-        page.fill("input[name='username'], #username", username)
-        page.fill("input[name='password'], #password", password)
-        page.click("[data-test='login-button'], button[type='submit'], input[type='submit']")
-        page.wait_for_url(lambda url: "/login" not in url, timeout=timeout_s * 1000)
+        _log_in(page, f"{base_url}/login/", username, password, timeout_s)
         for slug in slugs:
             dashboard = by_slug[slug]
             report = DashboardSeen(slug, dashboard.title, len(dashboard.charts))
