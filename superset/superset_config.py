@@ -156,13 +156,17 @@ CONTENT_SECURITY_POLICY_WARNING = False
 THEME_FONT_URL_ALLOWED_DOMAINS: list[str] = []
 
 # deck.gl maps draw on tiles from a tile server, and there is none offline: the maps name this
-# server's blank tile instead (superset/dashboards.py: BLANK_MAP), a light grey square served for
-# every {z}/{x}/{y}, so the layers show on a plain background and nothing is fetched from outside.
+# server's blank tile instead (superset/dashboards.py: BLANK_MAP), a white square served for every
+# {z}/{x}/{y}, so the layers show on a plain background and nothing is fetched from outside. White, the
+# chart's own background, not grey: with a tile base, deck.gl draws a white rectangle in the lower right
+# of every map, above the data layer (not with a mapbox:// style; every tile it asked for was served,
+# status 200; the cause is not found). On a grey base it showed everywhere; on white, only where it
+# crosses a polygon.
 BLANK_TILE_PATH = "/cur/blank-tile/<int:z>/<int:x>/<int:y>.png"
 
 
-def _blank_tile_png(size: int = 256, grey: int = 0xF2) -> bytes:
-    """A size×size opaque grey PNG, written with the standard library."""
+def _blank_tile_png(size: int = 256, grey: int = 0xFF) -> bytes:
+    """A size×size opaque greyscale PNG of one shade, written with the standard library."""
     import struct
     import zlib
 
