@@ -215,7 +215,9 @@ def test_a_week_that_failed_the_gate_is_not_sent_and_operators_are_told(own: tup
 
 
 def test_the_dag_delivers_one_recipient_on_demand(own: tuple[Settings, Client]) -> None:
-    """`airflow dags test` of weekly_reports with params, through the stack's Airflow (LocalExecutor)."""
+    """`airflow dags test` of weekly_reports with params, against the stack's Airflow database. The task
+    runs in the command's own process: with `--use-executor`, the command once never returned after its
+    task had succeeded (a fresh-clone run, 600 s), though the mail was sent and the run recorded."""
     settings, client = own
     env = {
         **os.environ,
@@ -240,7 +242,6 @@ def test_the_dag_delivers_one_recipient_on_demand(own: tuple[Settings, Client]) 
             "weekly_reports",
             "--conf",
             conf,
-            "--use-executor",
         ],
         cwd=REPO_ROOT,
         env=env,
