@@ -22,7 +22,8 @@ import clickhouse_connect
 import requests
 
 from cur import settings as settings_module
-from tests.e2e.superset_helpers import DASHBOARDS, dashboard_charts, login
+from infra.superset_api import login
+from tests.e2e.superset_helpers import DASHBOARDS, dashboard_charts
 
 TIMEOUT = 300
 

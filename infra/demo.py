@@ -136,21 +136,12 @@ def subscribe_analyst(settings: settings_module.Settings) -> None:
     """One example of Superset's Alerts & Reports: the analyst `cur_analyst` gets the governor's dashboard
     by mail every Monday at 09:00 region time (run by the Celery worker and beat of
     infra/services/superset_worker.sh, mailed through CUR_SMTP_*). Made once, through the REST API."""
-    import requests
+    from infra.superset_api import login
 
     url = f"http://127.0.0.1:{settings.superset_port}"
     user = "cur_analyst"  # superset/roles.py: its password is generated on first use
     password = (settings.state_dir / "secrets" / "superset-users" / f"{user}.password").read_text().strip()
-    session = requests.Session()
-    login = session.post(
-        f"{url}/api/v1/security/login",
-        json={"username": user, "password": password, "provider": "db", "refresh": False},
-        timeout=60,
-    )
-    login.raise_for_status()
-    session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-    session.headers["X-CSRFToken"] = session.get(f"{url}/api/v1/security/csrf_token/", timeout=60).json()["result"]
-    session.headers["Referer"] = url
+    session = login(url, user, password)
     mine = session.get(f"{url}/api/v1/report/", timeout=60).json()["result"]
     if not any(r["name"] == DEMO_SCHEDULE for r in mine):
         dashboard = session.get(f"{url}/api/v1/dashboard/governor", timeout=60).json()["result"]["id"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 import sys
 from types import ModuleType
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import requests
 
 from cur.settings import REPO_ROOT
+from infra.superset_api import login, response_json
 
 
 def _dashboards_module() -> ModuleType:
@@ -35,62 +35,11 @@ DASHBOARD_SLUG = DASHBOARD_SLUGS[0]  # the governor's, the one the demo prints
 TIMEOUT = 120
 
 
-def _body(response: requests.Response) -> str:
-    """The response body for an error message, Cyrillic readable rather than \\u-escaped."""
-    try:
-        return json.dumps(response.json(), ensure_ascii=False)[:4000]
-    except ValueError:
-        return response.text[:4000]
-
-
-def _json(response: requests.Response, what: str) -> dict[str, Any]:
-    if response.status_code >= 400:
-        raise AssertionError(f"{what}: HTTP {response.status_code}: {_body(response)}")
-    try:
-        return response.json()
-    except ValueError as error:
-        raise AssertionError(f"{what}: not JSON: {response.text[:4000]}") from error
-
-
-def login(base_url: str, username: str, password: str) -> requests.Session:
-    """A session authenticated with a JWT access token (provider db) and carrying a CSRF token.
-
-    It also logs in through the login form, as a browser does: the legacy endpoints (explore_json,
-    which deck.gl maps use) know the session cookie only.
-    """
-    session = requests.Session()
-    form = session.get(f"{base_url}/login/", timeout=TIMEOUT).text
-    token = re.search(r'id="csrf_token"\s+value="([^"]+)"', form)
-    if token is None:
-        raise AssertionError(f"no CSRF token in the login form: {form[:2000]}")
-    page = session.post(
-        f"{base_url}/login/",
-        data={"username": username, "password": password, "csrf_token": token.group(1)},
-        timeout=TIMEOUT,
-        allow_redirects=False,
-    )
-    if page.status_code != 302 or page.headers.get("Location", "").rstrip("/").endswith("/login"):
-        raise AssertionError(f"form login of {username} refused: HTTP {page.status_code}")
-    body = _json(
-        session.post(
-            f"{base_url}/api/v1/security/login",
-            json={"username": username, "password": password, "provider": "db", "refresh": False},
-            timeout=TIMEOUT,
-        ),
-        "login",
-    )
-    session.headers["Authorization"] = f"Bearer {body['access_token']}"
-    csrf = _json(session.get(f"{base_url}/api/v1/security/csrf_token/", timeout=TIMEOUT), "CSRF token")
-    session.headers["X-CSRFToken"] = csrf["result"]
-    session.headers["Referer"] = base_url
-    return session
-
-
 def dashboard_charts(session: requests.Session, base_url: str, slug: str) -> list[dict[str, Any]]:
     """The charts of the dashboard `slug` (id, slice_name, form_data) as the API lists them."""
-    dashboard = _json(session.get(f"{base_url}/api/v1/dashboard/{slug}", timeout=TIMEOUT), f"dashboard {slug}")
+    dashboard = response_json(session.get(f"{base_url}/api/v1/dashboard/{slug}", timeout=TIMEOUT), f"dashboard {slug}")
     dashboard_id = dashboard["result"]["id"]
-    charts = _json(session.get(f"{base_url}/api/v1/dashboard/{dashboard_id}/charts", timeout=TIMEOUT), "charts")
+    charts = response_json(session.get(f"{base_url}/api/v1/dashboard/{dashboard_id}/charts", timeout=TIMEOUT), "charts")
     if not charts["result"]:
         raise AssertionError(f"dashboard {slug} has no charts: {charts}")
     return charts["result"]
@@ -105,7 +54,7 @@ def chart_data(session: requests.Session, base_url: str, chart: dict[str, Any]) 
     name, chart_id = chart["slice_name"], chart["id"]
     what = f"data of chart {chart_id} «{name}»"
     if chart["form_data"].get("viz_type", "").startswith("deck_"):
-        body = _json(
+        body = response_json(
             session.post(
                 f"{base_url}/superset/explore_json/",
                 params={"force": "true"},
@@ -118,7 +67,7 @@ def chart_data(session: requests.Session, base_url: str, chart: dict[str, Any]) 
             raise AssertionError(f"{what}: {body.get('error')}")
         # No rows: the legacy endpoint says so with no data at all rather than an empty list.
         return (body.get("data") or {}).get("features") or []
-    body = _json(
+    body = response_json(
         session.get(
             f"{base_url}/api/v1/chart/{chart_id}/data/",
             params={"format": "json", "type": "full", "force": "true"},
